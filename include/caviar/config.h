@@ -1,0 +1,127 @@
+/* caviar/config.h: the hyperparameter vocabulary and one configuration.
+ *
+ * A cv_config is plain data: every hyperparameter a trial needs, by name. The
+ * vocabulary table (cv_param_info) describes each one generically: its name
+ * in job files and results files, its kind, its default and its valid range,
+ * so that the job parser, --set, the sampler and the results store handle all
+ * of them with one loop. Every value is also representable as a double:
+ * integers as integral doubles, booleans as 0/1, words as their index. */
+#ifndef CAVIAR_CONFIG_H
+#define CAVIAR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum cv_optimizer { CV_OPT_SGD, CV_OPT_MOMENTUM, CV_OPT_RMSPROP, CV_OPT_ADAM } cv_optimizer;
+typedef enum cv_activation { CV_ACT_RELU, CV_ACT_LEAKY_RELU, CV_ACT_TANH, CV_ACT_SIGMOID } cv_activation;
+typedef enum cv_lr_schedule {
+    CV_LR_NONE,
+    CV_LR_INVERSE_TIME, /* lr / (1 + decay * epoch) */
+    CV_LR_EXPONENTIAL,  /* lr * decay^epoch */
+    CV_LR_STEP,         /* lr * decay^floor(epoch / CV_LR_STEP_EPOCHS) */
+} cv_lr_schedule;
+typedef enum cv_init { CV_INIT_HE, CV_INIT_XAVIER } cv_init;
+
+/* The step schedule multiplies the learning rate by lr_decay every this many epochs. */
+#define CV_LR_STEP_EPOCHS 5
+
+/* The vocabulary, in the order of the results table's columns. */
+typedef enum cv_param {
+    CV_P_LEARNING_RATE,
+    CV_P_MOMENTUM,
+    CV_P_BETA1,
+    CV_P_BETA2,
+    CV_P_EPSILON,
+    CV_P_LAYERS,
+    CV_P_HIDDEN_UNITS,
+    CV_P_BATCH_SIZE,
+    CV_P_LR_DECAY,
+    CV_P_LR_SCHEDULE,
+    CV_P_EPOCHS,
+    CV_P_OPTIMIZER,
+    CV_P_ACTIVATION,
+    CV_P_BATCH_NORM,
+    CV_P_BN_MOMENTUM,
+    CV_P_BN_EPSILON,
+    CV_P_WEIGHT_DECAY,
+    CV_P_DROPOUT,
+    CV_P_INIT,
+    CV_P_PATIENCE,
+    CV_P_COUNT
+} cv_param;
+
+typedef enum cv_kind {
+    CV_KIND_REAL, /* a real number */
+    CV_KIND_INT,  /* an integer */
+    CV_KIND_BOOL, /* true | false, held as 1 | 0 */
+    CV_KIND_WORD, /* one of a fixed set of words, held as its index */
+} cv_kind;
+
+typedef struct cv_config {
+    double learning_rate; /* alpha */
+    double momentum;      /* beta of momentum and RMSprop */
+    double beta1;         /* Adam's first-moment beta */
+    double beta2;         /* Adam's second-moment beta */
+    double epsilon;       /* RMSprop's and Adam's epsilon */
+    int layers;           /* hidden layers */
+    int hidden_units;     /* units per hidden layer */
+    int batch_size;
+    double lr_decay;
+    cv_lr_schedule lr_schedule;
+    int epochs;
+    cv_optimizer optimizer;
+    cv_activation activation;
+    bool batch_norm;
+    double bn_momentum; /* m in running = m * running + (1 - m) * batch */
+    double bn_epsilon;
+    double weight_decay; /* L2 coefficient on the weight matrices */
+    double dropout;      /* probability of dropping a hidden unit */
+    cv_init init;
+    int patience; /* epochs without improvement before stopping; 0 = off */
+} cv_config;
+
+typedef struct cv_param_info {
+    const char *name; /* as in job files and the results table */
+    cv_kind kind;
+    double def;               /* default value */
+    double lo, hi;            /* valid range (numbers) */
+    bool lo_open, hi_open;    /* whether lo / hi themselves are excluded */
+    const char *const *words; /* CV_KIND_WORD: the words, by index */
+    int n_words;
+} cv_param_info;
+
+/* The table entry of p; p must be < CV_P_COUNT. */
+const cv_param_info *cv_param_get_info(cv_param p);
+
+/* The parameter named name, or -1 if there is none. */
+int cv_param_lookup(const char *name);
+
+/* The value of p in c, as a double. */
+double cv_config_get(const cv_config *c, cv_param p);
+
+/* Stores v (already valid for p) into c. */
+void cv_config_set(cv_config *c, cv_param p, double v);
+
+/* Fills c with every default. */
+void cv_config_defaults(cv_config *c);
+
+/* Checks v against p's kind and range. Returns 0 if valid; otherwise -1 with
+ * what was expected written to why (e.g. "dropout must be in [0, 1)"). */
+int cv_param_check(cv_param p, double v, char *why, size_t why_size);
+
+/* Checks what single values cannot: combinations (an exponential or step
+ * schedule needs lr_decay > 0). Returns 0 or -1 with why, naming the
+ * parameters involved. */
+int cv_config_check(const cv_config *c, char *why, size_t why_size);
+
+/* Parses the text of a scalar (from YAML or --set) as a value of p: numbers
+ * for REAL/INT, true/false (also yes/no, on/off) for BOOL, one of the words
+ * for WORD. Returns 0, or -1 with what was expected in why. The value is also
+ * range-checked. */
+int cv_param_parse(cv_param p, const char *text, double *out, char *why, size_t why_size);
+
+/* Writes v as it reads in a job file ("0.001", "256", "true", "adam").
+ * Returns the length snprintf would have written. */
+int cv_param_format(cv_param p, double v, char *buf, size_t size);
+
+#endif

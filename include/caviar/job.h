@@ -1,0 +1,101 @@
+/* caviar/job.h: job files (YAML) -> cv_job.
+ *
+ * A job file names the data, the search (method, trials, rounds, seed,
+ * metric), the checkpoints to keep and, per hyperparameter, either a constant
+ * or a distribution to search. Everything not given takes its default. Every
+ * value remembers where it stood in the file, so that later checks (the
+ * search space, the data loader) can name file:line:column too. */
+#ifndef CAVIAR_JOB_H
+#define CAVIAR_JOB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "caviar/config.h"
+#include "caviar/error.h"
+
+typedef enum cv_dist {
+    CV_DIST_CONSTANT,              /* value */
+    CV_DIST_UNIFORM,               /* [min, max], linear */
+    CV_DIST_LOG_UNIFORM,           /* log10(x) uniform in [log10 min, log10 max] */
+    CV_DIST_ONE_MINUS_LOG_UNIFORM, /* log10(1 - x) uniform */
+    CV_DIST_INT_UNIFORM,           /* integers in [min, max], equally likely */
+    CV_DIST_LOG_INT_UNIFORM,       /* integers, uniform in log10 */
+    CV_DIST_VALUES,                /* one of values[] */
+} cv_dist;
+
+/* A place in a file: 1-based line and column; 0:0 when not from the file. */
+typedef struct cv_pos {
+    int line, column;
+} cv_pos;
+
+typedef struct cv_param_spec {
+    cv_dist dist;
+    double value;    /* CV_DIST_CONSTANT: the value */
+    double min, max; /* ranged distributions: the bounds, inclusive */
+    int n_values;    /* CV_DIST_VALUES: how many */
+    double *values;  /* CV_DIST_VALUES: the values (owned by the job) */
+    int points;      /* grid sampler: points on this axis (0 = not given) */
+    bool given;      /* written in the job file or set by --set */
+    cv_pos pos;      /* where the parameter's value starts in the file */
+} cv_param_spec;
+
+typedef enum cv_method { CV_METHOD_RANDOM, CV_METHOD_GRID, CV_METHOD_SOBOL } cv_method;
+typedef enum cv_metric { CV_METRIC_DEV_ACCURACY, CV_METRIC_DEV_LOSS } cv_metric;
+
+#define CV_CHECKPOINTS_ALL (-1)
+
+typedef struct cv_job {
+    char *path; /* the job file as named on the command line */
+    char *text; /* its whole text, NUL-terminated (stored in results files) */
+    char *name; /* name: (default: the file's base name without extension) */
+
+    struct {
+        char *source;    /* "fashion-mnist" or a path, resolved against the job's directory */
+        char *test;      /* a held-out test set (path), or NULL */
+        double dev_size; /* count (>= 1) or fraction (< 1) of the training set; 0 = default */
+        cv_pos source_pos, test_pos, dev_size_pos;
+    } data;
+
+    struct {
+        cv_method method;
+        int trials; /* per round */
+        int rounds;
+        double keep; /* fraction of a round that defines the next round's region */
+        uint64_t seed;
+        cv_metric metric;
+    } search;
+
+    int checkpoints_keep; /* best K trials keep weights; CV_CHECKPOINTS_ALL for all */
+
+    cv_param_spec params[CV_P_COUNT];
+} cv_job;
+
+/* Reads and parses the job file at path. On success the job owns its memory
+ * (release with cv_job_free); on failure *job holds nothing to free and err
+ * says path:line:column and what was expected. */
+int cv_job_load(cv_job *job, const char *path, cv_error *err);
+
+/* Parses a job from text (len bytes); path names it in messages and
+ * anchors relative data paths. */
+int cv_job_parse(cv_job *job, const char *path, const char *text, size_t len, cv_error *err);
+
+/* Applies one --set NAME=VALUE: fixes parameter NAME to VALUE (a constant),
+ * replacing whatever the file said. Errors name "--set NAME=VALUE". */
+int cv_job_set(cv_job *job, const char *assignment, cv_error *err);
+
+/* Whether every parameter is a constant. */
+bool cv_job_is_fixed(const cv_job *job);
+
+/* The configuration of a job whose parameters are all constants (with
+ * cross-parameter checks, cv_config_check). Fails naming the first searched
+ * parameter otherwise. */
+int cv_job_fixed_config(const cv_job *job, cv_config *out, cv_error *err);
+
+/* Releases what the job owns and zeroes it. Safe on a zeroed job. */
+void cv_job_free(cv_job *job);
+
+/* The name of a distribution as written in job files ("log_uniform"). */
+const char *cv_dist_name(cv_dist d);
+
+#endif

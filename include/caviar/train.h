@@ -1,0 +1,69 @@
+/* caviar/train.h: one trial: a network trained on a data set for its epochs.
+ *
+ * Epochs of seeded shuffled mini-batches; after each, the dev set is scored
+ * in inference mode and a callback gets the epoch's figures (the runner
+ * streams them as learning curves). The best epoch's state is kept and left
+ * in the network at the end. Divergence (a non-finite loss, or a batch loss
+ * above CV_DIVERGED_LOSS_FACTOR * ln(classes)) stops the trial as diverged;
+ * `patience` epochs without improvement stop it early. */
+#ifndef CAVIAR_TRAIN_H
+#define CAVIAR_TRAIN_H
+
+#include <stdint.h>
+
+#include "caviar/config.h"
+#include "caviar/data.h"
+#include "caviar/error.h"
+#include "caviar/job.h"
+#include "caviar/nn.h"
+
+#define CV_DIVERGED_LOSS_FACTOR 100.0
+
+typedef enum cv_trial_status {
+    CV_TRIAL_DONE,
+    CV_TRIAL_DIVERGED,
+    CV_TRIAL_FAILED,
+    CV_TRIAL_INTERRUPTED,
+} cv_trial_status;
+
+/* "done", "diverged", "failed", "interrupted". */
+const char *cv_trial_status_name(cv_trial_status s);
+
+typedef struct cv_epoch_stats {
+    int epoch;            /* 0-based */
+    double learning_rate; /* used in this epoch */
+    double train_loss, train_accuracy; /* over the epoch's mini-batches, training mode */
+    double dev_loss, dev_accuracy;     /* inference mode */
+    double seconds;                    /* the epoch's wall time, evaluation included */
+    double samples_per_second;         /* training examples per second of training */
+} cv_epoch_stats;
+
+/* Called after every epoch; a nonzero return stops the trial as interrupted. */
+typedef int (*cv_epoch_fn)(const cv_epoch_stats *e, void *user);
+
+typedef struct cv_train_opts {
+    uint64_t seed;     /* shuffles and dropout (init is the caller's: cv_nn_init) */
+    cv_metric metric;  /* what "best epoch" means */
+    int first_epoch;   /* epochs already done (continuing a checkpoint): schedule offset */
+    cv_epoch_fn on_epoch;
+    void *user;
+} cv_train_opts;
+
+typedef struct cv_trial_result {
+    cv_trial_status status;
+    int best_epoch; /* -1 if no epoch finished */
+    int epochs_done;
+    double dev_accuracy, dev_loss;     /* at the best epoch */
+    double train_accuracy, train_loss; /* at the best epoch */
+    double seconds;
+    double samples_per_second; /* mean over the epochs */
+} cv_trial_result;
+
+/* Trains net (created and initialized by the caller for data's shape) for
+ * cfg->epochs epochs. At return the network holds the best epoch's state.
+ * Returns 0 whatever the trial's status (diverged is a result, not an
+ * error); a negative status only when training could not run (memory). */
+int cv_train(cv_nn *net, const cv_data *data, const cv_train_opts *opts, cv_trial_result *out,
+             cv_error *err);
+
+#endif

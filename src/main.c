@@ -1,0 +1,49 @@
+/* main.c: the caviar executable: picks the subcommand and hands over. */
+#include <stdio.h>
+#include <string.h>
+
+#include "caviar/blas.h"
+#include "commands.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *usage;
+} command;
+
+static const command commands[] = {
+    {"train", cv_cmd_train,
+     "train JOB.yaml [--set NAME=VALUE]... [--threads N]   train one configuration (panda mode)"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: caviar COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(out, "  caviar %s\n", commands[i].usage);
+    fprintf(out, "  caviar --help | --version\n\n"
+                 "exit status: 0 success, 1 runtime failure, 2 bad usage or bad input\n");
+}
+
+int main(int argc, char **argv)
+{
+    cv_blas_setup(argv);
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("caviar %s\n", CAVIAR_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "caviar: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

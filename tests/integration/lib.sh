@@ -1,0 +1,48 @@
+# lib.sh: helpers for the integration tests (sourced).
+# Every test gets a scratch directory, removed at exit.
+set -uo pipefail
+T=$(mktemp -d "${TMPDIR:-/tmp}/caviar-it-XXXXXX")
+trap 'rm -rf "$T"' EXIT
+fails=0
+
+fail() {
+  echo "FAIL: $*" >&2
+  fails=$((fails + 1))
+}
+
+# expect_status WANT DESCRIPTION -- COMMAND...: runs COMMAND, capturing
+# stdout in $T/out and stderr in $T/err, and checks its exit status.
+expect_status() {
+  local want=$1 what=$2
+  shift 3
+  "$@" >"$T/out" 2>"$T/err"
+  local got=$?
+  if [ "$got" -ne "$want" ]; then
+    fail "$what: exit status $got, expected $want"
+    sed 's/^/  stderr: /' "$T/err" | head -n 5 >&2
+  fi
+}
+
+# expect_grep PATTERN FILE DESCRIPTION: FILE must contain the extended regex.
+expect_grep() {
+  grep -Eq -- "$1" "$2" || { fail "$3: no /$1/ in $(basename "$2")"; head -n 5 "$2" | sed 's/^/  /' >&2; }
+}
+
+finish() {
+  if [ "$fails" -ne 0 ]; then
+    echo "$fails check(s) failed" >&2
+    exit 1
+  fi
+  echo "all checks passed"
+}
+
+# blobs_csv FILE N: N rows of three well-separated classes, label first, 4 features.
+blobs_csv() {
+  awk -v n="$2" 'BEGIN {
+    srand(7); print "label,a,b,c,d";
+    for (i = 0; i < n; i++) {
+      k = i % 3;
+      printf "%d,%.4f,%.4f,%.4f,%.4f\n", k, 3*k + rand(), -2*k + rand(), rand(), k*k + rand();
+    }
+  }' >"$1"
+}
