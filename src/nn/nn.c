@@ -258,13 +258,14 @@ static void column_sum(double *acc, const float *x, int B, int n)
 
 /* Batch norm, training mode, over z (B, n) in place (z becomes x̂):
  *   mu = mean(z), var = mean((z - mu)^2) (biased), x̂ = (z - mu) / sqrt(var + eps),
- *   a = gamma x̂ + beta (into a, (B, n)),
+ *   a = act(gamma x̂ + beta) (into a, (B, n); the activation applied row by row
+ *   while the row is in cache),
  * and running = m running + (1 - m) batch for mean and variance.
  * acc, acc2 (n doubles) and mu (n floats) are scratch. */
 static void batchnorm_forward_train(float *a, float *z, float *istd, float *running_mean,
                                     float *running_var, const float *gamma, const float *beta,
-                                    int B, int n, double eps, double momentum, double *acc,
-                                    double *acc2, float *mu)
+                                    int B, int n, double eps, double momentum,
+                                    cv_activation f, double *acc, double *acc2, float *mu)
 {
     column_sum(acc, z, B, n); /* acc = sum z */
     for (int j = 0; j < n; j++)
@@ -292,15 +293,16 @@ static void batchnorm_forward_train(float *a, float *z, float *istd, float *runn
             zr[j] = xh;
             ar[j] = gamma[j] * xh + beta[j];
         }
+        activation_forward(ar, ar, (size_t)n, f);
     }
 }
 
-/* Batch norm, inference mode: a = gamma (z - running_mean) / sqrt(running_var + eps) + beta,
+/* Batch norm, inference mode: a = act(gamma (z - running_mean) / sqrt(running_var + eps) + beta),
  * folded into one scale and shift per feature (scale, shift: n floats of scratch). */
 static void batchnorm_forward_infer(float *a, const float *z, const float *running_mean,
                                     const float *running_var, const float *gamma,
-                                    const float *beta, int B, int n, double eps, float *scale,
-                                    float *shift)
+                                    const float *beta, int B, int n, double eps,
+                                    cv_activation f, float *scale, float *shift)
 {
     for (int j = 0; j < n; j++) {
         double s = gamma[j] / sqrt((double)running_var[j] + eps);
@@ -312,20 +314,31 @@ static void batchnorm_forward_infer(float *a, const float *z, const float *runni
         float *ar = a + (size_t)i * n;
         for (int j = 0; j < n; j++)
             ar[j] = zr[j] * scale[j] + shift[j];
+        activation_forward(ar, ar, (size_t)n, f);
     }
 }
 
-/* Batch norm backward, in place on d (B, n): on entry dL/da, on exit dL/dz:
+/* Activation and batch norm backward, in place on d (B, n): on entry dL/d(out),
+ * the gradient of the layer's output; mask (or NULL) and act are the forward
+ * pass's dropout mask and activation output. On exit dL/dz:
+ *   dL/da = dL/d(out) * mask * act'(a),
  *   dgamma = sum(d x̂), dbeta = sum(d),
  *   dz = gamma istd (d - mean(d) - x̂ mean(d x̂)). */
-static void batchnorm_backward(float *d, float *dgamma, float *dbeta, const float *xhat,
+static void batchnorm_backward(float *d, float *dgamma, float *dbeta, const float *mask,
+                               const float *act, cv_activation f, const float *xhat,
                                const float *istd, const float *gamma, int B, int n, double *acc,
                                double *acc2, float *k, float *mean_d, float *mean_dx)
 {
     memset(acc, 0, (size_t)n * sizeof *acc);
     memset(acc2, 0, (size_t)n * sizeof *acc2);
     for (int i = 0; i < B; i++) {
-        const float *dr = d + (size_t)i * n;
+        float *dr = d + (size_t)i * n;
+        if (mask != NULL) {
+            const float *mr = mask + (size_t)i * n;
+            for (int j = 0; j < n; j++)
+                dr[j] *= mr[j];
+        }
+        activation_backward(dr, act + (size_t)i * n, (size_t)n, f);
         const float *xr = xhat + (size_t)i * n;
         for (int j = 0; j < n; j++) {
             acc[j] += dr[j];
@@ -402,18 +415,18 @@ static void forward(cv_nn *net, const float *X, int B, bool training, cv_rng *rn
                 float *ar = ly->act + (size_t)i * n;
                 for (int j = 0; j < n; j++)
                     ar[j] = zr[j] + beta[j];
+                activation_forward(ar, ar, (size_t)n, cfg->activation);
             }
         } else if (training) {
             batchnorm_forward_train(ly->act, ly->xhat, ly->istd, net->stats + ly->running_mean,
                                     net->stats + ly->running_var, gamma, beta, B, n,
-                                    cfg->bn_epsilon, cfg->bn_momentum, net->acc[0], net->acc[1],
-                                    net->vec[0]);
+                                    cfg->bn_epsilon, cfg->bn_momentum, cfg->activation,
+                                    net->acc[0], net->acc[1], net->vec[0]);
         } else {
             batchnorm_forward_infer(ly->act, ly->xhat, net->stats + ly->running_mean,
                                     net->stats + ly->running_var, gamma, beta, B, n,
-                                    cfg->bn_epsilon, net->vec[0], net->vec[1]);
+                                    cfg->bn_epsilon, cfg->activation, net->vec[0], net->vec[1]);
         }
-        activation_forward(ly->act, ly->act, Bn, cfg->activation);
         if (ly->mask != NULL) {
             if (training) {
                 /* inverted dropout: keep with probability 1 - p, scale by 1/(1 - p) */
@@ -479,16 +492,16 @@ double cv_nn_forward_backward(cv_nn *net, const float *X, const int32_t *y, int 
         const int in = ly->n_in, n = ly->n_out;
         const size_t Bn = (size_t)B * n;
         float *d = net->scratch[cur]; /* (B, n): dL/d(out) */
-        if (ly->mask != NULL)
-            for (size_t i = 0; i < Bn; i++)
-                d[i] *= ly->mask[i];
-        activation_backward(d, ly->act, Bn, net->cfg.activation); /* now dL/da */
         float *dgamma = net->grads + ly->gamma, *dbeta = net->grads + ly->beta;
         if (net->cfg.batch_norm) {
-            batchnorm_backward(d, dgamma, dbeta, ly->xhat, ly->istd, net->params + ly->gamma, B,
-                               n, net->acc[0], net->acc[1], net->vec[0], net->vec[1],
-                               net->vec[2]); /* now dL/dz */
+            batchnorm_backward(d, dgamma, dbeta, ly->mask, ly->act, net->cfg.activation, ly->xhat,
+                               ly->istd, net->params + ly->gamma, B, n, net->acc[0], net->acc[1],
+                               net->vec[0], net->vec[1], net->vec[2]); /* now dL/dz */
         } else {
+            if (ly->mask != NULL)
+                for (size_t i = 0; i < Bn; i++)
+                    d[i] *= ly->mask[i];
+            activation_backward(d, ly->act, Bn, net->cfg.activation); /* now dL/da = dL/dz */
             column_sum(net->acc[0], d, B, n);
             for (int j = 0; j < n; j++) {
                 dgamma[j] = 0.0f;
