@@ -1,0 +1,391 @@
+/* config.c: the hyperparameter vocabulary (see caviar/config.h).
+ *
+ * One table describes every hyperparameter: its name, kind, default and valid
+ * range. Everything else here (lookup, parsing, range checks, formatting,
+ * moving values in and out of a cv_config) is a loop or a switch over that
+ * table, so adding a hyperparameter means one table row, one enum value, one
+ * struct field and one case in cv_config_get/cv_config_set. */
+#include "caviar/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the table ------------------------------------------------------- */
+
+static const char *const schedule_words[] = {"none", "inverse_time", "exponential", "step"};
+static const char *const optimizer_words[] = {"sgd", "momentum", "rmsprop", "adam"};
+static const char *const activation_words[] = {"relu", "leaky_relu", "tanh", "sigmoid"};
+static const char *const init_words[] = {"he", "xavier"};
+
+#define N_WORDS(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* Row builders, so that the table reads as name, default, range. */
+#define REAL(name, def, lo, lo_open, hi, hi_open) \
+    {name, CV_KIND_REAL, def, lo, hi, lo_open, hi_open, NULL, 0}
+#define INT(name, def, lo, hi) {name, CV_KIND_INT, def, lo, hi, false, false, NULL, 0}
+#define BOOL(name, def) {name, CV_KIND_BOOL, def, 0, 1, false, false, NULL, 0}
+#define WORD(name, def, words) \
+    {name, CV_KIND_WORD, def, 0, N_WORDS(words) - 1, false, false, words, N_WORDS(words)}
+#define OPEN true
+#define CLOSED false
+
+/* In cv_param order. The defaults train the default network (2 x 256,
+ * batch-normed, Adam) to about 88-89% test accuracy on Fashion-MNIST in 10
+ * epochs. */
+static const cv_param_info param_table[CV_P_COUNT] = {
+    [CV_P_LEARNING_RATE] = REAL("learning_rate", 0.001, 0, OPEN, INFINITY, OPEN),
+    [CV_P_MOMENTUM] = REAL("momentum", 0.9, 0, CLOSED, 1, OPEN),
+    [CV_P_BETA1] = REAL("beta1", 0.9, 0, CLOSED, 1, OPEN),
+    [CV_P_BETA2] = REAL("beta2", 0.999, 0, CLOSED, 1, OPEN),
+    [CV_P_EPSILON] = REAL("epsilon", 1e-8, 0, OPEN, 1, CLOSED),
+    [CV_P_LAYERS] = INT("layers", 2, 1, 64),
+    [CV_P_HIDDEN_UNITS] = INT("hidden_units", 256, 1, 65536),
+    [CV_P_BATCH_SIZE] = INT("batch_size", 128, 2, 1048576),
+    [CV_P_LR_DECAY] = REAL("lr_decay", 0, 0, CLOSED, INFINITY, OPEN),
+    [CV_P_LR_SCHEDULE] = WORD("lr_schedule", CV_LR_INVERSE_TIME, schedule_words),
+    [CV_P_EPOCHS] = INT("epochs", 10, 1, 1000000),
+    [CV_P_OPTIMIZER] = WORD("optimizer", CV_OPT_ADAM, optimizer_words),
+    [CV_P_ACTIVATION] = WORD("activation", CV_ACT_RELU, activation_words),
+    [CV_P_BATCH_NORM] = BOOL("batch_norm", 1),
+    [CV_P_BN_MOMENTUM] = REAL("bn_momentum", 0.9, 0, CLOSED, 1, OPEN),
+    [CV_P_BN_EPSILON] = REAL("bn_epsilon", 1e-5, 0, OPEN, 1, CLOSED),
+    [CV_P_WEIGHT_DECAY] = REAL("weight_decay", 0, 0, CLOSED, INFINITY, OPEN),
+    [CV_P_DROPOUT] = REAL("dropout", 0, 0, CLOSED, 1, OPEN),
+    [CV_P_INIT] = WORD("init", CV_INIT_HE, init_words),
+    [CV_P_PATIENCE] = INT("patience", 0, 0, 1000000),
+};
+
+const cv_param_info *cv_param_get_info(cv_param p)
+{
+    if ((unsigned)p >= CV_P_COUNT)
+        return NULL;
+    return &param_table[p];
+}
+
+int cv_param_lookup(const char *name)
+{
+    if (name == NULL)
+        return -1;
+    for (int p = 0; p < CV_P_COUNT; p++)
+        if (strcmp(param_table[p].name, name) == 0)
+            return p;
+    return -1;
+}
+
+/* ---- cv_config <-> doubles --------------------------------------------- */
+
+double cv_config_get(const cv_config *c, cv_param p)
+{
+    switch (p) {
+    case CV_P_LEARNING_RATE: return c->learning_rate;
+    case CV_P_MOMENTUM: return c->momentum;
+    case CV_P_BETA1: return c->beta1;
+    case CV_P_BETA2: return c->beta2;
+    case CV_P_EPSILON: return c->epsilon;
+    case CV_P_LAYERS: return c->layers;
+    case CV_P_HIDDEN_UNITS: return c->hidden_units;
+    case CV_P_BATCH_SIZE: return c->batch_size;
+    case CV_P_LR_DECAY: return c->lr_decay;
+    case CV_P_LR_SCHEDULE: return (double)c->lr_schedule;
+    case CV_P_EPOCHS: return c->epochs;
+    case CV_P_OPTIMIZER: return (double)c->optimizer;
+    case CV_P_ACTIVATION: return (double)c->activation;
+    case CV_P_BATCH_NORM: return c->batch_norm ? 1.0 : 0.0;
+    case CV_P_BN_MOMENTUM: return c->bn_momentum;
+    case CV_P_BN_EPSILON: return c->bn_epsilon;
+    case CV_P_WEIGHT_DECAY: return c->weight_decay;
+    case CV_P_DROPOUT: return c->dropout;
+    case CV_P_INIT: return (double)c->init;
+    case CV_P_PATIENCE: return c->patience;
+    case CV_P_COUNT: break;
+    }
+    return NAN;
+}
+
+/* v is valid for its parameter, so integral where an integer is expected and
+ * within int range; the conversion is still clamped so that a caller's
+ * mistake cannot become undefined behaviour. */
+static int to_int(double v)
+{
+    if (!(v >= -2147483648.0))
+        return 0;
+    if (v > 2147483647.0)
+        return 2147483647;
+    return (int)v;
+}
+
+void cv_config_set(cv_config *c, cv_param p, double v)
+{
+    switch (p) {
+    case CV_P_LEARNING_RATE: c->learning_rate = v; break;
+    case CV_P_MOMENTUM: c->momentum = v; break;
+    case CV_P_BETA1: c->beta1 = v; break;
+    case CV_P_BETA2: c->beta2 = v; break;
+    case CV_P_EPSILON: c->epsilon = v; break;
+    case CV_P_LAYERS: c->layers = to_int(v); break;
+    case CV_P_HIDDEN_UNITS: c->hidden_units = to_int(v); break;
+    case CV_P_BATCH_SIZE: c->batch_size = to_int(v); break;
+    case CV_P_LR_DECAY: c->lr_decay = v; break;
+    case CV_P_LR_SCHEDULE: c->lr_schedule = (cv_lr_schedule)to_int(v); break;
+    case CV_P_EPOCHS: c->epochs = to_int(v); break;
+    case CV_P_OPTIMIZER: c->optimizer = (cv_optimizer)to_int(v); break;
+    case CV_P_ACTIVATION: c->activation = (cv_activation)to_int(v); break;
+    case CV_P_BATCH_NORM: c->batch_norm = v != 0; break;
+    case CV_P_BN_MOMENTUM: c->bn_momentum = v; break;
+    case CV_P_BN_EPSILON: c->bn_epsilon = v; break;
+    case CV_P_WEIGHT_DECAY: c->weight_decay = v; break;
+    case CV_P_DROPOUT: c->dropout = v; break;
+    case CV_P_INIT: c->init = (cv_init)to_int(v); break;
+    case CV_P_PATIENCE: c->patience = to_int(v); break;
+    case CV_P_COUNT: break;
+    }
+}
+
+void cv_config_defaults(cv_config *c)
+{
+    memset(c, 0, sizeof *c);
+    for (int p = 0; p < CV_P_COUNT; p++)
+        cv_config_set(c, (cv_param)p, param_table[p].def);
+}
+
+/* ---- formatting -------------------------------------------------------- */
+
+/* Writes a finite number in the shortest of %.15g / %.17g that reads back
+ * exactly, shaped so that YAML 1.1 readers (PyYAML) also see a float: a
+ * mantissa with an exponent gets a ".0" ("1.0e-8", not "1e-08"). Integral
+ * values print as integers ("256"). */
+static int format_number(double v, char *buf, size_t size)
+{
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "%.15g", v);
+    if (strtod(tmp, NULL) != v)
+        snprintf(tmp, sizeof tmp, "%.17g", v);
+
+    char *e = strchr(tmp, 'e');
+    if (e != NULL && isfinite(v)) {
+        /* Split "1.5e-08" into mantissa "1.5", sign '-' and digits "8". */
+        char out[96];
+        *e = '\0';
+        const char *exp = e + 1;
+        char sign = '+';
+        if (*exp == '+' || *exp == '-')
+            sign = *exp++;
+        while (exp[0] == '0' && exp[1] != '\0')
+            exp++;
+        snprintf(out, sizeof out, "%s%se%c%s", tmp, strchr(tmp, '.') ? "" : ".0", sign, exp);
+        return snprintf(buf, size, "%s", out);
+    }
+    return snprintf(buf, size, "%s", tmp);
+}
+
+int cv_param_format(cv_param p, double v, char *buf, size_t size)
+{
+    const cv_param_info *info = cv_param_get_info(p);
+    if (info == NULL)
+        return snprintf(buf, size, "?");
+    switch (info->kind) {
+    case CV_KIND_BOOL:
+        return snprintf(buf, size, "%s", v != 0 ? "true" : "false");
+    case CV_KIND_WORD:
+        if (v >= 0 && v < info->n_words && v == floor(v))
+            return snprintf(buf, size, "%s", info->words[(int)v]);
+        break; /* not a word index: show the number rather than hide it */
+    case CV_KIND_REAL:
+    case CV_KIND_INT:
+        break;
+    }
+    return format_number(v, buf, size);
+}
+
+/* ---- checking and parsing ---------------------------------------------- */
+
+/* "one of: a, b, c" for a word parameter. */
+static void word_list(const cv_param_info *info, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < info->n_words && used < size; i++) {
+        int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", info->words[i]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+/* Writes what p's values must be ("dropout must be in [0, 1)"). */
+static void expected(const cv_param_info *info, char *why, size_t why_size)
+{
+    char lo[32], hi[32], words[256];
+    switch (info->kind) {
+    case CV_KIND_REAL:
+        format_number(info->lo, lo, sizeof lo);
+        format_number(info->hi, hi, sizeof hi);
+        snprintf(why, why_size, "%s must be in %c%s, %s%c", info->name, info->lo_open ? '(' : '[', lo,
+                 hi, info->hi_open ? ')' : ']');
+        break;
+    case CV_KIND_INT:
+        format_number(info->lo, lo, sizeof lo);
+        format_number(info->hi, hi, sizeof hi);
+        snprintf(why, why_size, "%s must be an integer in [%s, %s]", info->name, lo, hi);
+        break;
+    case CV_KIND_BOOL:
+        snprintf(why, why_size, "%s must be true or false", info->name);
+        break;
+    case CV_KIND_WORD:
+        word_list(info, words, sizeof words);
+        snprintf(why, why_size, "%s must be one of: %s", info->name, words);
+        break;
+    }
+}
+
+int cv_param_check(cv_param p, double v, char *why, size_t why_size)
+{
+    const cv_param_info *info = cv_param_get_info(p);
+    if (info == NULL) {
+        snprintf(why, why_size, "unknown parameter %d", (int)p);
+        return -1;
+    }
+    bool ok = isfinite(v);
+    if (ok && info->kind != CV_KIND_REAL)
+        ok = v == floor(v); /* integers, booleans and word indices */
+    if (ok)
+        ok = info->lo_open ? v > info->lo : v >= info->lo;
+    if (ok)
+        ok = info->hi_open ? v < info->hi : v <= info->hi;
+    if (ok)
+        return 0;
+    expected(info, why, why_size);
+    return -1;
+}
+
+int cv_config_check(const cv_config *c, char *why, size_t why_size)
+{
+    /* Single values first: a configuration may have been assembled by hand. */
+    for (int p = 0; p < CV_P_COUNT; p++)
+        if (cv_param_check((cv_param)p, cv_config_get(c, (cv_param)p), why, why_size) != 0)
+            return -1;
+
+    /* exponential and step multiply the rate by lr_decay: 0 would stop
+     * learning after the first decay, more than 1 would make it grow. */
+    if ((c->lr_schedule == CV_LR_EXPONENTIAL || c->lr_schedule == CV_LR_STEP) &&
+        !(c->lr_decay > 0 && c->lr_decay <= 1)) {
+        char v[32];
+        format_number(c->lr_decay, v, sizeof v);
+        snprintf(why, why_size, "lr_schedule %s needs lr_decay in (0, 1] (got lr_decay %s)",
+                 schedule_words[c->lr_schedule], v);
+        return -1;
+    }
+    return 0;
+}
+
+/* Copies text into a short, printable form for messages: at most 40
+ * characters, anything unprintable shown as '?'. */
+static void quote(const char *text, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (; text[n] != '\0' && n < 40 && n + 4 < size; n++)
+        buf[n] = isprint((unsigned char)text[n]) ? text[n] : '?';
+    if (text[n] != '\0' && n + 4 < size) {
+        memcpy(buf + n, "...", 3);
+        n += 3;
+    }
+    buf[n] = '\0';
+}
+
+/* Whether a and b are the same word, ignoring ASCII case (strcasecmp is
+ * POSIX, and locale-dependent). */
+static bool same_word_nocase(const char *a, const char *b)
+{
+    for (; *a != '\0' && *b != '\0'; a++, b++)
+        if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+            return false;
+    return *a == *b;
+}
+
+/* A number written as in YAML or on a command line: decimal, optional sign,
+ * fraction and exponent ("1e-3", "1.0e-4", ".5", "-2"). Hex floats, NaN,
+ * infinities and leading or trailing space are refused, as is anything that
+ * does not fit a double. Returns 0 or -1. */
+static int parse_number(const char *text, double *out)
+{
+    const char *s = text;
+    if (*s == '+' || *s == '-')
+        s++;
+    /* Only the characters of a decimal number; this rules out "inf", "nan",
+     * "0x1p3" and whitespace, which strtod would otherwise accept. */
+    bool digit = false;
+    for (const char *q = s; *q != '\0'; q++) {
+        if (isdigit((unsigned char)*q))
+            digit = true;
+        else if (strchr(".eE+-", *q) == NULL)
+            return -1;
+    }
+    if (!digit || !(isdigit((unsigned char)*s) || *s == '.'))
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cv_param_parse(cv_param p, const char *text, double *out, char *why, size_t why_size)
+{
+    const cv_param_info *info = cv_param_get_info(p);
+    char got[64];
+    double v = 0;
+    if (info == NULL) {
+        snprintf(why, why_size, "unknown parameter %d", (int)p);
+        return -1;
+    }
+    if (text == NULL)
+        text = "";
+    quote(text, got, sizeof got);
+
+    switch (info->kind) {
+    case CV_KIND_REAL:
+        if (parse_number(text, &v) != 0) {
+            snprintf(why, why_size, "%s must be a finite number (got '%s')", info->name, got);
+            return -1;
+        }
+        break;
+    case CV_KIND_INT:
+        if (parse_number(text, &v) != 0)
+            v = NAN; /* reported below with the range */
+        break;
+    case CV_KIND_BOOL:
+        if (same_word_nocase(text, "true") || same_word_nocase(text, "yes") ||
+            same_word_nocase(text, "on")) {
+            v = 1;
+        } else if (same_word_nocase(text, "false") || same_word_nocase(text, "no") ||
+                   same_word_nocase(text, "off")) {
+            v = 0;
+        } else {
+            snprintf(why, why_size, "%s must be true or false (got '%s')", info->name, got);
+            return -1;
+        }
+        break;
+    case CV_KIND_WORD:
+        v = NAN;
+        for (int i = 0; i < info->n_words; i++)
+            if (strcmp(text, info->words[i]) == 0)
+                v = i;
+        break;
+    }
+
+    if (cv_param_check(p, v, why, why_size) != 0) {
+        /* Append what was given, so that --set and the job file both show it. */
+        size_t n = strlen(why);
+        if (n < why_size)
+            snprintf(why + n, why_size - n, " (got '%s')", got);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}

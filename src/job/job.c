@@ -1,0 +1,1143 @@
+/* job.c: job files (YAML) -> cv_job (see caviar/job.h).
+ *
+ * Two passes. The first turns libyaml's event stream into a small tree of
+ * nodes (mapping, sequence, scalar), each remembering where it starts in the
+ * file; it rejects what the schema never needs (aliases, several documents,
+ * deep nesting) and what the text must not contain (NUL bytes, more than
+ * JOB_MAX_BYTES). The second walks the tree against the schema:
+ *
+ *   name, data {source, test, dev_size}, search {method, trials, rounds,
+ *   keep, seed, metric}, checkpoints (N | all | {keep: N | all}),
+ *   parameters {NAME: constant | [values] | {distribution, min, max,
+ *   values, points} | {value}}
+ *
+ * Every check that needs no sampler happens here, and every failure is
+ * CV_ERR_INPUT with "PATH:LINE:COLUMN: what was expected". The parser will be
+ * fuzzed: every allocation, index and number conversion is checked. */
+#include "caviar/job.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+/* A job file is a page of text; anything much larger is a mistake. */
+#define JOB_MAX_BYTES (1 << 20)
+
+/* The schema is four levels deep (top, parameters, a parameter's mapping,
+ * its values); deeper nesting is an error anyway, this bounds the tree. */
+#define MAX_DEPTH 32
+
+/* The built-in data set, kept as a word rather than resolved as a path. */
+#define BUILTIN_SOURCE "fashion-mnist"
+
+/* ---- the tree ---------------------------------------------------------- */
+
+typedef enum node_type { NODE_SCALAR, NODE_SEQUENCE, NODE_MAPPING } node_type;
+
+typedef struct node {
+    node_type type;
+    bool plain;   /* scalar written without quotes (so "~" or "" mean null) */
+    cv_pos pos;   /* 1-based start */
+    char *str;    /* scalar: its text, NUL-terminated, no inner NUL */
+    struct node **kids; /* sequence: items; mapping: key, value, key, value, ... */
+    size_t n, cap;
+} node;
+
+static void node_free(node *nd)
+{
+    if (nd == NULL)
+        return;
+    for (size_t i = 0; i < nd->n; i++)
+        node_free(nd->kids[i]); /* depth <= MAX_DEPTH */
+    free(nd->kids);
+    free(nd->str);
+    free(nd);
+}
+
+static int node_append(node *parent, node *kid)
+{
+    if (parent->n == parent->cap) {
+        size_t cap = parent->cap ? parent->cap * 2 : 8;
+        if (cap > SIZE_MAX / sizeof *parent->kids)
+            return -1;
+        node **kids = realloc(parent->kids, cap * sizeof *kids);
+        if (kids == NULL)
+            return -1;
+        parent->kids = kids;
+        parent->cap = cap;
+    }
+    parent->kids[parent->n++] = kid;
+    return 0;
+}
+
+/* A plain empty scalar, "~" or "null": YAML's null, e.g. "data:" alone. */
+static bool is_null(const node *nd)
+{
+    if (nd == NULL)
+        return true;
+    if (nd->type != NODE_SCALAR || !nd->plain)
+        return false;
+    const char *s = nd->str;
+    return s[0] == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
+           strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0;
+}
+
+/* "a mapping", "a sequence", ... for "expected X (got Y)" messages. */
+static const char *node_kind(const node *nd)
+{
+    if (is_null(nd))
+        return "nothing";
+    switch (nd->type) {
+    case NODE_MAPPING: return "a mapping";
+    case NODE_SEQUENCE: return "a sequence";
+    case NODE_SCALAR: break;
+    }
+    return "a scalar";
+}
+
+/* ---- messages ---------------------------------------------------------- */
+
+typedef struct parse {
+    const char *path; /* for messages */
+    const char *text; /* the whole file, for positions of reader errors */
+    size_t len;
+    cv_job *job;
+    cv_error *err;
+} parse;
+
+static int clamp_int(size_t v)
+{
+    return v >= INT_MAX ? INT_MAX : (int)v;
+}
+
+static cv_pos mark_pos(yaml_mark_t m)
+{
+    cv_pos pos = {clamp_int(m.line), clamp_int(m.column)};
+    if (pos.line < INT_MAX)
+        pos.line++;
+    if (pos.column < INT_MAX)
+        pos.column++;
+    return pos;
+}
+
+/* The 1-based line:column of byte offset off, counting columns in
+ * characters as libyaml does (UTF-8 continuation bytes do not count). */
+static cv_pos offset_pos(const char *text, size_t len, size_t off)
+{
+    cv_pos pos = {1, 1};
+    for (size_t i = 0; i < off && i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == '\n') {
+            if (pos.line < INT_MAX)
+                pos.line++;
+            pos.column = 1;
+        } else if ((c & 0xC0) != 0x80 && pos.column < INT_MAX) {
+            pos.column++;
+        }
+    }
+    return pos;
+}
+
+/* Fails with CV_ERR_INPUT and "PATH:LINE:COLUMN: message". */
+__attribute__((format(printf, 3, 4))) static int fail_at(parse *P, cv_pos pos, const char *fmt, ...)
+{
+    char msg[sizeof P->err->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cv_fail(P->err, CV_ERR_INPUT, "%s:%d:%d: %s", P->path, pos.line, pos.column, msg);
+    return CV_ERR_INPUT;
+}
+
+static int fail_nomem(parse *P)
+{
+    return cv_fail(P->err, CV_ERR_NOMEM, "%s: out of memory", P->path);
+}
+
+/* A short printable copy of text for messages: at most 40 characters,
+ * anything unprintable shown as '?'. */
+static void quote(const char *text, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (; text[n] != '\0' && n < 40 && n + 4 < size; n++)
+        buf[n] = isprint((unsigned char)text[n]) ? text[n] : '?';
+    if (text[n] != '\0' && n + 4 < size) {
+        memcpy(buf + n, "...", 3);
+        n += 3;
+    }
+    buf[n] = '\0';
+}
+
+/* "a, b, c" */
+static void join(const char *const *words, int n, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && used < size; i++) {
+        int k = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", words[i]);
+        if (k < 0)
+            break;
+        used += (size_t)k;
+    }
+}
+
+/* ---- YAML -> tree ------------------------------------------------------ */
+
+static int yaml_failure(parse *P, const yaml_parser_t *yp)
+{
+    if (yp->error == YAML_MEMORY_ERROR)
+        return fail_nomem(P);
+    const char *problem = yp->problem ? yp->problem : "syntax error";
+    if (yp->error == YAML_READER_ERROR) {
+        /* Encoding problems: libyaml gives a byte offset, not a mark. */
+        cv_pos pos = offset_pos(P->text, P->len, yp->problem_offset);
+        if (yp->problem_value != -1)
+            return fail_at(P, pos, "invalid YAML: %s (byte 0x%02x)", problem,
+                           (unsigned)yp->problem_value & 0xFFu);
+        return fail_at(P, pos, "invalid YAML: %s", problem);
+    }
+    cv_pos pos = mark_pos(yp->problem_mark);
+    if (yp->context != NULL) {
+        cv_pos ctx = mark_pos(yp->context_mark);
+        return fail_at(P, pos, "invalid YAML: %s (%s started at %d:%d)", problem, yp->context,
+                       ctx.line, ctx.column);
+    }
+    return fail_at(P, pos, "invalid YAML: %s", problem);
+}
+
+/* Handles one event: adds a node to the tree, or opens or closes a
+ * collection. *done is set at the end of the stream. */
+static int on_event(parse *P, const yaml_event_t *ev, node **root, node **stack, int *depth,
+                    int *documents, bool *done)
+{
+    cv_pos pos = mark_pos(ev->start_mark);
+    node *nd = NULL;
+
+    switch (ev->type) {
+    case YAML_STREAM_START_EVENT:
+    case YAML_DOCUMENT_END_EVENT:
+    case YAML_NO_EVENT:
+        return 0;
+    case YAML_STREAM_END_EVENT:
+        *done = true;
+        return 0;
+    case YAML_DOCUMENT_START_EVENT:
+        if (++*documents > 1)
+            return fail_at(P, pos, "a job file holds one YAML document; a second one starts here");
+        return 0;
+    case YAML_ALIAS_EVENT: {
+        char name[64];
+        quote(ev->data.alias.anchor ? (const char *)ev->data.alias.anchor : "", name, sizeof name);
+        return fail_at(P, pos, "aliases (*%s) are not supported in job files; write the value out",
+                       name);
+    }
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+        if (*depth > 0)
+            --*depth;
+        return 0;
+    case YAML_SCALAR_EVENT:
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT:
+        break;
+    }
+
+    if (*depth >= MAX_DEPTH)
+        return fail_at(P, pos, "nesting deeper than %d levels; a job file needs four", MAX_DEPTH);
+    nd = calloc(1, sizeof *nd);
+    if (nd == NULL)
+        return fail_nomem(P);
+    nd->pos = pos;
+    if (ev->type == YAML_SCALAR_EVENT) {
+        size_t n = ev->data.scalar.length;
+        const char *s = (const char *)ev->data.scalar.value;
+        nd->type = NODE_SCALAR;
+        nd->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+        /* "\0" in a double-quoted string would cut the text short. */
+        if (n > 0 && memchr(s, '\0', n) != NULL) {
+            free(nd);
+            return fail_at(P, pos, "NUL character in a string; expected text");
+        }
+        nd->str = malloc(n + 1);
+        if (nd->str == NULL) {
+            free(nd);
+            return fail_nomem(P);
+        }
+        if (n > 0)
+            memcpy(nd->str, s, n);
+        nd->str[n] = '\0';
+    } else {
+        nd->type = ev->type == YAML_SEQUENCE_START_EVENT ? NODE_SEQUENCE : NODE_MAPPING;
+    }
+
+    if (*depth == 0) {
+        if (*root != NULL) { /* cannot happen within one document; be safe */
+            node_free(nd);
+            return fail_at(P, pos, "a job file holds one YAML document");
+        }
+        *root = nd;
+    } else if (node_append(stack[*depth - 1], nd) != 0) {
+        node_free(nd);
+        return fail_nomem(P);
+    }
+    if (nd->type != NODE_SCALAR)
+        stack[(*depth)++] = nd;
+    return 0;
+}
+
+/* Parses the YAML text into *root (NULL for an empty stream). */
+static int load_tree(parse *P, node **root)
+{
+    yaml_parser_t yp;
+    yaml_event_t ev;
+    node *stack[MAX_DEPTH];
+    int depth = 0, documents = 0, rc = 0;
+    bool done = false;
+
+    *root = NULL;
+    if (!yaml_parser_initialize(&yp))
+        return fail_nomem(P);
+    yaml_parser_set_input_string(&yp, (const unsigned char *)P->text, P->len);
+    while (!done) {
+        if (!yaml_parser_parse(&yp, &ev)) {
+            rc = yaml_failure(P, &yp);
+            goto error;
+        }
+        rc = on_event(P, &ev, root, stack, &depth, &documents, &done);
+        yaml_event_delete(&ev);
+        if (rc != 0)
+            goto error;
+    }
+    yaml_parser_delete(&yp);
+    return 0;
+
+error:
+    yaml_parser_delete(&yp);
+    node_free(*root);
+    *root = NULL;
+    return rc;
+}
+
+/* ---- small value parsers ----------------------------------------------- */
+
+/* A decimal number as in YAML ("1e-3", "1.0e-4", ".5", "-2"): no hex, no
+ * NaN or infinity, no surrounding space, nothing left over. */
+static int parse_number(const char *text, double *out)
+{
+    const char *s = text;
+    if (*s == '+' || *s == '-')
+        s++;
+    bool digit = false;
+    for (const char *q = s; *q != '\0'; q++) {
+        if (isdigit((unsigned char)*q))
+            digit = true;
+        else if (strchr(".eE+-", *q) == NULL)
+            return -1;
+    }
+    if (!digit || !(isdigit((unsigned char)*s) || *s == '.'))
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* The scalar text of nd, or NULL (after failing with "WHAT must be
+ * EXPECTED (got a mapping)") when nd is not a non-null scalar. */
+static const char *scalar(parse *P, const node *nd, const char *what, const char *expected)
+{
+    if (nd->type == NODE_SCALAR && !is_null(nd))
+        return nd->str;
+    fail_at(P, nd->pos, "%s must be %s (got %s)", what, expected, node_kind(nd));
+    return NULL;
+}
+
+/* An integer in [lo, hi] (written as a number; "1e3" is fine, "3.5" not). */
+static int parse_int(parse *P, const node *nd, const char *what, int lo, int hi, int *out)
+{
+    char expected[96], got[64];
+    snprintf(expected, sizeof expected, "an integer in [%d, %d]", lo, hi);
+    const char *s = scalar(P, nd, what, expected);
+    if (s == NULL)
+        return CV_ERR_INPUT;
+    double v;
+    if (parse_number(s, &v) != 0 || v != floor(v) || v < lo || v > hi) {
+        quote(s, got, sizeof got);
+        return fail_at(P, nd->pos, "%s must be %s (got '%s')", what, expected, got);
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* One of words, stored as its index. */
+static int parse_word(parse *P, const node *nd, const char *what, const char *const *words, int n,
+                      int *out)
+{
+    char expected[256], got[64];
+    char list[200];
+    join(words, n, list, sizeof list);
+    snprintf(expected, sizeof expected, "one of: %s", list);
+    const char *s = scalar(P, nd, what, expected);
+    if (s == NULL)
+        return CV_ERR_INPUT;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(s, words[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    }
+    quote(s, got, sizeof got);
+    return fail_at(P, nd->pos, "%s must be %s (got '%s')", what, expected, got);
+}
+
+/* ---- mappings against a key set ---------------------------------------- */
+
+/* Checks the keys of mapping nd against keys[n] (unknown, duplicate, not a
+ * name) and stores each value node at vals[index] (NULL when absent) and each
+ * key node at key_nodes[index]. where names the mapping in messages. */
+static int collect(parse *P, const node *nd, const char *where, const char *const *keys, int n,
+                   const node **vals, const node **key_nodes)
+{
+    for (int i = 0; i < n; i++)
+        vals[i] = key_nodes[i] = NULL;
+    for (size_t k = 0; k + 1 < nd->n; k += 2) {
+        const node *key = nd->kids[k];
+        char name[64], list[400];
+        if (key->type != NODE_SCALAR)
+            return fail_at(P, key->pos, "expected a key name in %s (got %s)", where, node_kind(key));
+        int idx = -1;
+        for (int i = 0; i < n && idx < 0; i++)
+            if (strcmp(key->str, keys[i]) == 0)
+                idx = i;
+        quote(key->str, name, sizeof name);
+        if (idx < 0) {
+            join(keys, n, list, sizeof list);
+            return fail_at(P, key->pos, "unknown key '%s' in %s (expected one of: %s)", name, where,
+                           list);
+        }
+        if (key_nodes[idx] != NULL)
+            return fail_at(P, key->pos, "duplicate key '%s' in %s (first given at %d:%d)", name,
+                           where, key_nodes[idx]->pos.line, key_nodes[idx]->pos.column);
+        key_nodes[idx] = key;
+        vals[idx] = nd->kids[k + 1];
+    }
+    return 0;
+}
+
+/* A section (data:, search:, parameters:) must be a mapping; "data:" with
+ * nothing after it is the same as leaving it out. Returns 1 for a mapping,
+ * 0 for null, or an error. */
+static int section(parse *P, const node *nd, const char *what)
+{
+    if (is_null(nd))
+        return 0;
+    if (nd->type != NODE_MAPPING)
+        return fail_at(P, nd->pos, "%s must be a mapping (got %s)", what, node_kind(nd));
+    return 1;
+}
+
+/* ---- name and data ----------------------------------------------------- */
+
+/* A malloc'ed copy of s, or NULL (strdup is POSIX, not C17). */
+static char *str_copy(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d != NULL)
+        memcpy(d, s, n);
+    return d;
+}
+
+/* A copy of s, or NULL after failing. */
+static char *copy_str(parse *P, const char *s)
+{
+    char *d = str_copy(s);
+    if (d == NULL)
+        fail_nomem(P);
+    return d;
+}
+
+/* The data path as written, resolved against the job file's directory when
+ * relative. The built-in word stays as it is. */
+static char *resolve_path(parse *P, const char *s)
+{
+    const char *slash = strrchr(P->path, '/');
+    if (strcmp(s, BUILTIN_SOURCE) == 0 || s[0] == '/' || slash == NULL)
+        return copy_str(P, s);
+    size_t dir = (size_t)(slash - P->path) + 1; /* with its slash */
+    size_t n = strlen(s);
+    if (n > SIZE_MAX - dir - 1) {
+        fail_nomem(P);
+        return NULL;
+    }
+    char *out = malloc(dir + n + 1);
+    if (out == NULL) {
+        fail_nomem(P);
+        return NULL;
+    }
+    memcpy(out, P->path, dir);
+    memcpy(out + dir, s, n + 1);
+    return out;
+}
+
+static int parse_path(parse *P, const node *nd, const char *what, char **out, cv_pos *pos)
+{
+    const char *s = scalar(P, nd, what, "a path or " BUILTIN_SOURCE);
+    if (s == NULL)
+        return CV_ERR_INPUT;
+    if (s[0] == '\0')
+        return fail_at(P, nd->pos, "%s must be a path or " BUILTIN_SOURCE " (got an empty string)",
+                       what);
+    char *resolved = resolve_path(P, s);
+    if (resolved == NULL)
+        return CV_ERR_NOMEM;
+    free(*out);
+    *out = resolved;
+    *pos = nd->pos;
+    return 0;
+}
+
+static int parse_data(parse *P, const node *nd)
+{
+    static const char *const keys[] = {"source", "test", "dev_size"};
+    const node *vals[3], *knodes[3];
+    cv_job *job = P->job;
+    int rc = section(P, nd, "data");
+    if (rc <= 0)
+        return rc;
+    if ((rc = collect(P, nd, "data", keys, 3, vals, knodes)) != 0)
+        return rc;
+    if (vals[0] != NULL && (rc = parse_path(P, vals[0], "data.source", &job->data.source,
+                                            &job->data.source_pos)) != 0)
+        return rc;
+    if (vals[1] != NULL &&
+        (rc = parse_path(P, vals[1], "data.test", &job->data.test, &job->data.test_pos)) != 0)
+        return rc;
+    if (vals[2] != NULL) {
+        /* A count of examples, or a fraction of the training set. The count
+         * is capped at INT_MAX so that loaders may hold it in any integer. */
+        static const char expected[] =
+            "a count (an integer in [1, 2147483647]) or a fraction in (0, 1)";
+        const char *s = scalar(P, vals[2], "data.dev_size", expected);
+        double v;
+        char got[64];
+        if (s == NULL)
+            return CV_ERR_INPUT;
+        bool ok = parse_number(s, &v) == 0 &&
+                  ((v > 0 && v < 1) || (v >= 1 && v <= INT_MAX && v == floor(v)));
+        if (!ok) {
+            quote(s, got, sizeof got);
+            return fail_at(P, vals[2]->pos, "data.dev_size must be %s (got '%s')", expected, got);
+        }
+        job->data.dev_size = v;
+        job->data.dev_size_pos = vals[2]->pos;
+    }
+    return 0;
+}
+
+/* ---- search and checkpoints -------------------------------------------- */
+
+/* A seed is any uint64, written in decimal digits. */
+static int parse_seed(parse *P, const node *nd, uint64_t *out)
+{
+    static const char expected[] = "an integer in [0, 18446744073709551615]";
+    const char *s = scalar(P, nd, "search.seed", expected);
+    char got[64];
+    if (s == NULL)
+        return CV_ERR_INPUT;
+    bool ok = s[0] != '\0';
+    for (const char *q = s; *q != '\0'; q++)
+        ok = ok && isdigit((unsigned char)*q);
+    unsigned long long v = 0;
+    if (ok) {
+        char *end = NULL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        ok = errno == 0 && end != NULL && *end == '\0' && v <= UINT64_MAX;
+    }
+    if (!ok) {
+        quote(s, got, sizeof got);
+        return fail_at(P, nd->pos, "search.seed must be %s (got '%s')", expected, got);
+    }
+    *out = (uint64_t)v;
+    return 0;
+}
+
+static int parse_search(parse *P, const node *nd)
+{
+    static const char *const keys[] = {"method", "trials", "rounds", "keep", "seed", "metric"};
+    static const char *const methods[] = {"random", "grid", "sobol"};
+    static const char *const metrics[] = {"dev_accuracy", "dev_loss"};
+    const node *vals[6], *knodes[6];
+    cv_job *job = P->job;
+    int rc = section(P, nd, "search"), word = 0;
+    if (rc <= 0)
+        return rc;
+    if ((rc = collect(P, nd, "search", keys, 6, vals, knodes)) != 0)
+        return rc;
+    if (vals[0] != NULL) {
+        if ((rc = parse_word(P, vals[0], "search.method", methods, 3, &word)) != 0)
+            return rc;
+        job->search.method = (cv_method)word;
+    }
+    if (vals[1] != NULL &&
+        (rc = parse_int(P, vals[1], "search.trials", 1, INT_MAX, &job->search.trials)) != 0)
+        return rc;
+    if (vals[2] != NULL &&
+        (rc = parse_int(P, vals[2], "search.rounds", 1, INT_MAX, &job->search.rounds)) != 0)
+        return rc;
+    if (vals[3] != NULL) {
+        const char *s = scalar(P, vals[3], "search.keep", "a number in (0, 1]");
+        double v;
+        char got[64];
+        if (s == NULL)
+            return CV_ERR_INPUT;
+        if (parse_number(s, &v) != 0 || !(v > 0 && v <= 1)) {
+            quote(s, got, sizeof got);
+            return fail_at(P, vals[3]->pos, "search.keep must be a number in (0, 1] (got '%s')",
+                           got);
+        }
+        job->search.keep = v;
+    }
+    if (vals[4] != NULL && (rc = parse_seed(P, vals[4], &job->search.seed)) != 0)
+        return rc;
+    if (vals[5] != NULL) {
+        if ((rc = parse_word(P, vals[5], "search.metric", metrics, 2, &word)) != 0)
+            return rc;
+        job->search.metric = (cv_metric)word;
+    }
+    /* Trial ids run over every round; keep them within an int. */
+    if ((int64_t)job->search.trials * job->search.rounds > INT_MAX) {
+        const node *at = vals[2] != NULL ? vals[2] : vals[1];
+        return fail_at(P, at->pos, "search: trials * rounds must be at most %d (got %d * %d)",
+                       INT_MAX, job->search.trials, job->search.rounds);
+    }
+    return 0;
+}
+
+/* N (an integer >= 0) or the word all. */
+static int parse_keep(parse *P, const node *nd, const char *what, int *out)
+{
+    static const char expected[] = "an integer in [0, 2147483647] or all";
+    const char *s = scalar(P, nd, what, expected);
+    double v;
+    char got[64];
+    if (s == NULL)
+        return CV_ERR_INPUT;
+    if (strcmp(s, "all") == 0) {
+        *out = CV_CHECKPOINTS_ALL;
+        return 0;
+    }
+    if (parse_number(s, &v) != 0 || v != floor(v) || v < 0 || v > INT_MAX) {
+        quote(s, got, sizeof got);
+        return fail_at(P, nd->pos, "%s must be %s (got '%s')", what, expected, got);
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_checkpoints(parse *P, const node *nd)
+{
+    static const char *const keys[] = {"keep"};
+    const node *vals[1], *knodes[1];
+    int rc;
+    if (nd->type != NODE_MAPPING)
+        return parse_keep(P, nd, "checkpoints", &P->job->checkpoints_keep);
+    if ((rc = collect(P, nd, "checkpoints", keys, 1, vals, knodes)) != 0)
+        return rc;
+    if (vals[0] != NULL)
+        return parse_keep(P, vals[0], "checkpoints.keep", &P->job->checkpoints_keep);
+    return 0;
+}
+
+/* ---- parameters -------------------------------------------------------- */
+
+static const char *const dist_names[] = {
+    [CV_DIST_CONSTANT] = "constant",
+    [CV_DIST_UNIFORM] = "uniform",
+    [CV_DIST_LOG_UNIFORM] = "log_uniform",
+    [CV_DIST_ONE_MINUS_LOG_UNIFORM] = "one_minus_log_uniform",
+    [CV_DIST_INT_UNIFORM] = "int_uniform",
+    [CV_DIST_LOG_INT_UNIFORM] = "log_int_uniform",
+    [CV_DIST_VALUES] = "values",
+};
+
+const char *cv_dist_name(cv_dist d)
+{
+    if ((unsigned)d >= sizeof dist_names / sizeof dist_names[0])
+        return "unknown";
+    return dist_names[d];
+}
+
+/* One value of parameter p from a scalar node (range-checked). what
+ * prefixes the message ("min: ", "" ...). */
+static int param_value(parse *P, cv_param p, const node *nd, const char *what, double *out)
+{
+    const cv_param_info *info = cv_param_get_info(p);
+    char why[512];
+    if (nd->type != NODE_SCALAR || is_null(nd))
+        return fail_at(P, nd->pos, "%s%s needs a value here (got %s)", what, info->name,
+                       node_kind(nd));
+    if (cv_param_parse(p, nd->str, out, why, sizeof why) != 0)
+        return fail_at(P, nd->pos, "%s%s", what, why);
+    return 0;
+}
+
+/* A categorical list: a non-empty sequence of valid values. */
+static int param_values(parse *P, cv_param p, const node *nd, cv_param_spec *spec)
+{
+    const char *name = cv_param_get_info(p)->name;
+    if (nd->type != NODE_SEQUENCE)
+        return fail_at(P, nd->pos, "%s: values must be a sequence such as [a, b] (got %s)", name,
+                       node_kind(nd));
+    if (nd->n == 0)
+        return fail_at(P, nd->pos, "%s: values must not be empty", name);
+    if (nd->n > INT_MAX)
+        return fail_at(P, nd->pos, "%s: too many values", name);
+    double *values = calloc(nd->n, sizeof *values);
+    if (values == NULL)
+        return fail_nomem(P);
+    for (size_t i = 0; i < nd->n; i++) {
+        int rc = param_value(P, p, nd->kids[i], "", &values[i]);
+        if (rc != 0) {
+            free(values);
+            return rc;
+        }
+    }
+    free(spec->values);
+    spec->values = values;
+    spec->n_values = (int)nd->n;
+    spec->dist = CV_DIST_VALUES;
+    return 0;
+}
+
+enum { K_DIST, K_MIN, K_MAX, K_VALUES, K_POINTS, K_VALUE, K_COUNT };
+
+/* {distribution: D, min: A, max: B, points: N}, {values: [...]} or
+ * {value: X}. Checks everything a sampler need not be asked about. */
+static int param_mapping(parse *P, cv_param p, const node *nd, cv_param_spec *spec)
+{
+    static const char *const keys[K_COUNT] = {"distribution", "min", "max", "values", "points", "value"};
+    const cv_param_info *info = cv_param_get_info(p);
+    const char *name = info->name;
+    const node *vals[K_COUNT], *knodes[K_COUNT];
+    char list[200];
+    int rc;
+
+    if ((rc = collect(P, nd, name, keys, K_COUNT, vals, knodes)) != 0)
+        return rc;
+
+    /* {value: X}: a constant, alone. */
+    if (vals[K_VALUE] != NULL) {
+        for (int k = 0; k < K_COUNT; k++)
+            if (k != K_VALUE && knodes[k] != NULL)
+                return fail_at(P, knodes[k]->pos,
+                               "%s: '%s' cannot be combined with 'value' (a constant)", name,
+                               keys[k]);
+        spec->dist = CV_DIST_CONSTANT;
+        return param_value(P, p, vals[K_VALUE], "", &spec->value);
+    }
+
+    /* Which distribution: named, or implied by values:. */
+    cv_dist dist;
+    join(dist_names + 1, (int)(sizeof dist_names / sizeof dist_names[0]) - 1, list, sizeof list);
+    if (vals[K_DIST] != NULL) {
+        const char *s = scalar(P, vals[K_DIST], "distribution", list);
+        if (s == NULL)
+            return CV_ERR_INPUT;
+        int d = -1;
+        for (int i = CV_DIST_UNIFORM; i <= CV_DIST_VALUES && d < 0; i++)
+            if (strcmp(s, dist_names[i]) == 0)
+                d = i;
+        if (d < 0) {
+            char got[64];
+            quote(s, got, sizeof got);
+            return fail_at(P, vals[K_DIST]->pos,
+                           "unknown distribution '%s' for %s (expected one of: %s)", got, name,
+                           list);
+        }
+        dist = (cv_dist)d;
+    } else if (vals[K_VALUES] != NULL) {
+        dist = CV_DIST_VALUES;
+    } else {
+        return fail_at(P, nd->pos, "%s: expected 'distribution' (one of: %s), 'values' or 'value'",
+                       name, list);
+    }
+
+    /* points: the grid sampler's resolution on a ranged axis. */
+    if (vals[K_POINTS] != NULL) {
+        if (dist == CV_DIST_VALUES)
+            return fail_at(P, knodes[K_POINTS]->pos,
+                           "%s: points applies to ranged distributions; values are all tried", name);
+        char what[128];
+        snprintf(what, sizeof what, "%s: points", name);
+        if ((rc = parse_int(P, vals[K_POINTS], what, 1, INT_MAX, &spec->points)) != 0)
+            return rc;
+    }
+
+    if (dist == CV_DIST_VALUES) {
+        for (int k = K_MIN; k <= K_MAX; k++)
+            if (knodes[k] != NULL)
+                return fail_at(P, knodes[k]->pos, "%s: '%s' does not apply to values", name, keys[k]);
+        if (vals[K_VALUES] == NULL)
+            return fail_at(P, nd->pos, "%s: distribution values needs 'values: [...]'", name);
+        return param_values(P, p, vals[K_VALUES], spec);
+    }
+
+    /* A ranged distribution. */
+    const char *dname = dist_names[dist];
+    const node *dnode = vals[K_DIST];
+    bool is_int = dist == CV_DIST_INT_UNIFORM || dist == CV_DIST_LOG_INT_UNIFORM;
+    bool is_log = dist == CV_DIST_LOG_UNIFORM || dist == CV_DIST_LOG_INT_UNIFORM;
+    if (knodes[K_VALUES] != NULL)
+        return fail_at(P, knodes[K_VALUES]->pos,
+                       "%s: 'values' does not apply to %s (use distribution: values)", name, dname);
+    if (info->kind == CV_KIND_BOOL || info->kind == CV_KIND_WORD)
+        return fail_at(P, dnode->pos, "%s: %s needs a numeric parameter; %s takes 'values: [...]'",
+                       name, dname, name);
+    if (is_int && info->kind != CV_KIND_INT)
+        return fail_at(P, dnode->pos, "%s: %s needs an integer parameter; %s is real (use %s)", name,
+                       dname, name, is_log ? "log_uniform" : "uniform");
+    if (vals[K_MIN] == NULL || vals[K_MAX] == NULL)
+        return fail_at(P, nd->pos, "%s: %s needs both min and max", name, dname);
+
+    double lo, hi;
+    char slo[32], shi[32];
+    if ((rc = param_value(P, p, vals[K_MIN], "min: ", &lo)) != 0 ||
+        (rc = param_value(P, p, vals[K_MAX], "max: ", &hi)) != 0)
+        return rc;
+    cv_param_format(p, lo, slo, sizeof slo);
+    cv_param_format(p, hi, shi, sizeof shi);
+    if (is_log && !(lo > 0))
+        return fail_at(P, vals[K_MIN]->pos, "%s: min must be > 0 for %s (got %s)", name, dname, slo);
+    if (dist == CV_DIST_ONE_MINUS_LOG_UNIFORM) {
+        /* log10(1 - x) must exist at both ends: 0 <= min < max < 1. */
+        if (!(lo >= 0))
+            return fail_at(P, vals[K_MIN]->pos, "%s: min must be >= 0 for %s (got %s)", name, dname,
+                           slo);
+        if (!(hi < 1))
+            return fail_at(P, vals[K_MAX]->pos, "%s: max must be < 1 for %s (got %s)", name, dname,
+                           shi);
+    }
+    if (!(lo < hi))
+        return fail_at(P, vals[K_MAX]->pos, "%s: max must be greater than min (got min %s, max %s)",
+                       name, slo, shi);
+    spec->dist = dist;
+    spec->min = lo;
+    spec->max = hi;
+    return 0;
+}
+
+static int parse_parameters(parse *P, const node *nd)
+{
+    const char *names[CV_P_COUNT];
+    const node *vals[CV_P_COUNT], *knodes[CV_P_COUNT];
+    int rc = section(P, nd, "parameters");
+    if (rc <= 0)
+        return rc;
+    for (int p = 0; p < CV_P_COUNT; p++)
+        names[p] = cv_param_get_info((cv_param)p)->name;
+    if ((rc = collect(P, nd, "parameters", names, CV_P_COUNT, vals, knodes)) != 0)
+        return rc;
+
+    /* In file order, so that the first error in the file is the one shown. */
+    for (size_t k = 0; k + 1 < nd->n; k += 2) {
+        cv_param p = (cv_param)cv_param_lookup(nd->kids[k]->str);
+        const node *v = nd->kids[k + 1];
+        cv_param_spec *spec = &P->job->params[p];
+        spec->points = 0;
+        if (v->type == NODE_SEQUENCE)
+            rc = param_values(P, p, v, spec);
+        else if (v->type == NODE_MAPPING)
+            rc = param_mapping(P, p, v, spec);
+        else if (is_null(v))
+            rc = fail_at(P, v->pos,
+                         "%s needs a value, a list of values or a mapping with a distribution",
+                         names[p]);
+        else
+            rc = param_value(P, p, v, "", &spec->value); /* a constant */
+        if (rc != 0)
+            return rc;
+        spec->given = true;
+        spec->pos = v->pos;
+    }
+    return 0;
+}
+
+/* ---- the job ----------------------------------------------------------- */
+
+/* name: defaults to the file's base name without its extension. */
+static char *default_name(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(base);
+    const char *dot = strrchr(base, '.');
+    if (dot != NULL && dot != base)
+        n = (size_t)(dot - base);
+    if (n == 0) {
+        base = "job";
+        n = 3;
+    }
+    char *name = malloc(n + 1);
+    if (name != NULL) {
+        memcpy(name, base, n);
+        name[n] = '\0';
+    }
+    return name;
+}
+
+static void set_defaults(cv_job *job)
+{
+    job->data.dev_size = 0;
+    job->search.method = CV_METHOD_RANDOM;
+    job->search.trials = 1;
+    job->search.rounds = 1;
+    job->search.keep = 0.25;
+    job->search.seed = 1;
+    job->search.metric = CV_METRIC_DEV_ACCURACY;
+    job->checkpoints_keep = 5;
+    for (int p = 0; p < CV_P_COUNT; p++) {
+        cv_param_spec *spec = &job->params[p];
+        memset(spec, 0, sizeof *spec);
+        spec->dist = CV_DIST_CONSTANT;
+        spec->value = cv_param_get_info((cv_param)p)->def;
+    }
+}
+
+static int parse_top(parse *P, const node *root)
+{
+    static const char *const keys[] = {"name", "data", "search", "checkpoints", "parameters"};
+    const node *vals[5], *knodes[5];
+    int rc;
+    if (root == NULL || is_null(root))
+        return 0; /* empty file, comments only, or "---": all defaults */
+    if (root->type != NODE_MAPPING)
+        return fail_at(P, root->pos, "a job file must be a mapping (name:, data:, search:, ...) at "
+                                     "the top level (got %s)",
+                       node_kind(root));
+    if ((rc = collect(P, root, "the job file", keys, 5, vals, knodes)) != 0)
+        return rc;
+    if (vals[0] != NULL) {
+        const char *s = scalar(P, vals[0], "name", "a string");
+        if (s == NULL)
+            return CV_ERR_INPUT;
+        if (s[0] == '\0')
+            return fail_at(P, vals[0]->pos, "name must not be empty");
+        char *name = copy_str(P, s);
+        if (name == NULL)
+            return CV_ERR_NOMEM;
+        free(P->job->name);
+        P->job->name = name;
+    }
+    if (vals[1] != NULL && (rc = parse_data(P, vals[1])) != 0)
+        return rc;
+    if (vals[2] != NULL && (rc = parse_search(P, vals[2])) != 0)
+        return rc;
+    if (vals[3] != NULL && (rc = parse_checkpoints(P, vals[3])) != 0)
+        return rc;
+    if (vals[4] != NULL && (rc = parse_parameters(P, vals[4])) != 0)
+        return rc;
+    return 0;
+}
+
+int cv_job_parse(cv_job *job, const char *path, const char *text, size_t len, cv_error *err)
+{
+    parse P = {path ? path : "<job>", text ? text : "", text ? len : 0, job, err};
+    node *root = NULL;
+    int rc;
+
+    memset(job, 0, sizeof *job);
+    if (P.len > JOB_MAX_BYTES) {
+        rc = cv_fail(err, CV_ERR_INPUT, "%s: the file is larger than 1 MiB; expected a job file",
+                     P.path);
+        goto error;
+    }
+    const char *nul = memchr(P.text, '\0', P.len);
+    if (nul != NULL) {
+        rc = fail_at(&P, offset_pos(P.text, P.len, (size_t)(nul - P.text)),
+                     "NUL byte in the file; expected YAML text");
+        goto error;
+    }
+
+    set_defaults(job);
+    job->path = str_copy(P.path);
+    job->text = malloc(P.len + 1);
+    job->name = default_name(P.path);
+    job->data.source = str_copy(BUILTIN_SOURCE);
+    if (job->path == NULL || job->text == NULL || job->name == NULL || job->data.source == NULL) {
+        rc = fail_nomem(&P);
+        goto error;
+    }
+    if (P.len > 0)
+        memcpy(job->text, P.text, P.len);
+    job->text[P.len] = '\0';
+
+    if ((rc = load_tree(&P, &root)) != 0)
+        goto error;
+    if ((rc = parse_top(&P, root)) != 0)
+        goto error;
+    node_free(root);
+    return 0;
+
+error:
+    node_free(root);
+    cv_job_free(job);
+    return rc;
+}
+
+int cv_job_load(cv_job *job, const char *path, cv_error *err)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    int rc;
+    FILE *f = NULL;
+
+    memset(job, 0, sizeof *job);
+    if (path == NULL)
+        return cv_fail(err, CV_ERR_INPUT, "no job file given");
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        rc = cv_fail(err, CV_ERR_INPUT, "%s: cannot read: %s", path, strerror(errno));
+        goto error;
+    }
+    /* Read at most one byte beyond the limit: enough to know it is too big. */
+    buf = malloc((size_t)JOB_MAX_BYTES + 1);
+    if (buf == NULL) {
+        rc = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory", path);
+        goto error;
+    }
+    len = fread(buf, 1, (size_t)JOB_MAX_BYTES + 1, f);
+    if (ferror(f)) {
+        rc = cv_fail(err, CV_ERR_INPUT, "%s: cannot read: %s", path,
+                     errno ? strerror(errno) : "read error");
+        goto error;
+    }
+    fclose(f);
+    f = NULL;
+    rc = cv_job_parse(job, path, buf, len, err);
+    free(buf);
+    return rc;
+
+error:
+    if (f != NULL)
+        fclose(f);
+    free(buf);
+    return rc;
+}
+
+/* ---- --set, fixed configurations, freeing ------------------------------ */
+
+int cv_job_set(cv_job *job, const char *assignment, cv_error *err)
+{
+    char shown[64], name[64], why[512];
+    if (assignment == NULL)
+        assignment = "";
+    quote(assignment, shown, sizeof shown);
+    const char *eq = strchr(assignment, '=');
+    if (eq == NULL)
+        return cv_fail(err, CV_ERR_INPUT, "--set %s: expected NAME=VALUE", shown);
+
+    /* NAME and VALUE, without the spaces a shell quote may have kept. */
+    const char *a = assignment, *b = eq;
+    while (a < b && isspace((unsigned char)*a))
+        a++;
+    while (b > a && isspace((unsigned char)b[-1]))
+        b--;
+    size_t n = (size_t)(b - a);
+    int p = -1;
+    if (n < sizeof name) {
+        memcpy(name, a, n);
+        name[n] = '\0';
+        p = cv_param_lookup(name);
+    }
+    if (p < 0) {
+        char list[400];
+        const char *names[CV_P_COUNT];
+        for (int i = 0; i < CV_P_COUNT; i++)
+            names[i] = cv_param_get_info((cv_param)i)->name;
+        join(names, CV_P_COUNT, list, sizeof list);
+        return cv_fail(err, CV_ERR_INPUT, "--set %s: unknown parameter (expected one of: %s)", shown,
+                       list);
+    }
+
+    const char *v = eq + 1;
+    while (isspace((unsigned char)*v))
+        v++;
+    size_t vn = strlen(v);
+    while (vn > 0 && isspace((unsigned char)v[vn - 1]))
+        vn--;
+    char *value = malloc(vn + 1);
+    if (value == NULL)
+        return cv_fail(err, CV_ERR_NOMEM, "--set %s: out of memory", shown);
+    memcpy(value, v, vn);
+    value[vn] = '\0';
+    double x;
+    int rc = cv_param_parse((cv_param)p, value, &x, why, sizeof why);
+    free(value);
+    if (rc != 0)
+        return cv_fail(err, CV_ERR_INPUT, "--set %s: %s", shown, why);
+
+    cv_param_spec *spec = &job->params[p];
+    free(spec->values);
+    memset(spec, 0, sizeof *spec);
+    spec->dist = CV_DIST_CONSTANT;
+    spec->value = x;
+    spec->given = true; /* pos stays 0:0: it comes from the command line */
+    return 0;
+}
+
+bool cv_job_is_fixed(const cv_job *job)
+{
+    for (int p = 0; p < CV_P_COUNT; p++)
+        if (job->params[p].dist != CV_DIST_CONSTANT)
+            return false;
+    return true;
+}
+
+int cv_job_fixed_config(const cv_job *job, cv_config *out, cv_error *err)
+{
+    const char *path = job->path ? job->path : "<job>";
+    char why[512];
+    cv_config_defaults(out);
+    for (int p = 0; p < CV_P_COUNT; p++) {
+        const cv_param_spec *spec = &job->params[p];
+        const char *name = cv_param_get_info((cv_param)p)->name;
+        if (spec->dist != CV_DIST_CONSTANT)
+            return cv_fail(err, CV_ERR_INPUT, "%s:%d:%d: %s is searched (%s); fix it with --set %s=VALUE",
+                           path, spec->pos.line, spec->pos.column, name, cv_dist_name(spec->dist),
+                           name);
+        if (cv_param_check((cv_param)p, spec->value, why, sizeof why) != 0)
+            return cv_fail(err, CV_ERR_INPUT, "%s:%d:%d: %s", path, spec->pos.line,
+                           spec->pos.column, why);
+        cv_config_set(out, (cv_param)p, spec->value);
+    }
+    if (cv_config_check(out, why, sizeof why) != 0)
+        return cv_fail(err, CV_ERR_INPUT, "%s: %s", path, why);
+    return 0;
+}
+
+void cv_job_free(cv_job *job)
+{
+    if (job == NULL)
+        return;
+    free(job->path);
+    free(job->text);
+    free(job->name);
+    free(job->data.source);
+    free(job->data.test);
+    for (int p = 0; p < CV_P_COUNT; p++)
+        free(job->params[p].values);
+    memset(job, 0, sizeof *job);
+}
