@@ -75,4 +75,9 @@ printf 'data: {source: data/empty.csv}\n' >"$T/empty.yaml"
 expect_status 2 "empty CSV" -- "$caviar" train "$T/empty.yaml"
 expect_grep 'empty.csv' "$T/err" "empty CSV"
 
+printf 'label,a\n0,1\n0,2\n0,3\n0,4\n' >"$T/data/oneclass.csv"
+printf 'data: {source: data/oneclass.csv, dev_size: 1}\n' >"$T/oneclass.yaml"
+expect_status 2 "one class" -- "$caviar" train "$T/oneclass.yaml"
+expect_grep 'oneclass.csv: .*two classes' "$T/err" "one class"
+
 finish

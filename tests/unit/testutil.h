@@ -3,10 +3,20 @@
 #ifndef CAVIAR_TESTUTIL_H
 #define CAVIAR_TESTUTIL_H
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+static inline int tu_remove_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)st, (void)flag, (void)f;
+    return remove(path);
+}
+
+/* Removes the scratch directory at exit (set CAVIAR_TEST_KEEP to keep it). */
+static inline void tu_cleanup(void);
 
 /* A fresh directory under $TMPDIR (or /tmp), made once per process. */
 static inline const char *tu_dir(void)
@@ -19,8 +29,15 @@ static inline const char *tu_dir(void)
             perror("mkdtemp");
             abort();
         }
+        if (getenv("CAVIAR_TEST_KEEP") == NULL)
+            atexit(tu_cleanup);
     }
     return dir;
+}
+
+static inline void tu_cleanup(void)
+{
+    nftw(tu_dir(), tu_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* The path of name inside tu_dir(), in a static rotating buffer. */
