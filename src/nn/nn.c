@@ -22,6 +22,15 @@
 
 #define LEAKY_SLOPE 0.01f
 
+/* The elementwise loops below are compiled for AVX-512, AVX2 and the
+ * baseline, and the loader picks the best the CPU runs (GCC's function
+ * multiversioning), so that one binary vectorizes wide everywhere. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define HOT
+#endif
+
 /* One hidden layer: offsets into the blocks and pointers into the activations. */
 typedef struct layer {
     int n_in, n_out;               /* W is (n_in, n_out) */
@@ -200,7 +209,7 @@ void cv_nn_init(cv_nn *net, uint64_t seed)
 /* ---- layers ------------------------------------------------------------ */
 
 /* out = act(a), elementwise over n values. */
-static void activation_forward(float *out, const float *a, size_t n, cv_activation f)
+HOT static void activation_forward(float *out, const float *a, size_t n, cv_activation f)
 {
     switch (f) {
     case CV_ACT_RELU:
@@ -223,7 +232,7 @@ static void activation_forward(float *out, const float *a, size_t n, cv_activati
 }
 
 /* d *= act'(a), with the derivative written in terms of the output y = act(a). */
-static void activation_backward(float *d, const float *y, size_t n, cv_activation f)
+HOT static void activation_backward(float *d, const float *y, size_t n, cv_activation f)
 {
     switch (f) {
     case CV_ACT_RELU:
@@ -246,7 +255,7 @@ static void activation_backward(float *d, const float *y, size_t n, cv_activatio
 }
 
 /* Column sums of x (B, n) into acc (n), in double. */
-static void column_sum(double *acc, const float *x, int B, int n)
+HOT static void column_sum(double *acc, const float *x, int B, int n)
 {
     memset(acc, 0, (size_t)n * sizeof *acc);
     for (int i = 0; i < B; i++) {
@@ -262,7 +271,7 @@ static void column_sum(double *acc, const float *x, int B, int n)
  *   while the row is in cache),
  * and running = m running + (1 - m) batch for mean and variance.
  * acc, acc2 (n doubles) and mu (n floats) are scratch. */
-static void batchnorm_forward_train(float *a, float *z, float *istd, float *running_mean,
+HOT static void batchnorm_forward_train(float *a, float *z, float *istd, float *running_mean,
                                     float *running_var, const float *gamma, const float *beta,
                                     int B, int n, double eps, double momentum,
                                     cv_activation f, double *acc, double *acc2, float *mu)
@@ -299,7 +308,7 @@ static void batchnorm_forward_train(float *a, float *z, float *istd, float *runn
 
 /* Batch norm, inference mode: a = act(gamma (z - running_mean) / sqrt(running_var + eps) + beta),
  * folded into one scale and shift per feature (scale, shift: n floats of scratch). */
-static void batchnorm_forward_infer(float *a, const float *z, const float *running_mean,
+HOT static void batchnorm_forward_infer(float *a, const float *z, const float *running_mean,
                                     const float *running_var, const float *gamma,
                                     const float *beta, int B, int n, double eps,
                                     cv_activation f, float *scale, float *shift)
@@ -324,7 +333,7 @@ static void batchnorm_forward_infer(float *a, const float *z, const float *runni
  *   dL/da = dL/d(out) * mask * act'(a),
  *   dgamma = sum(d x̂), dbeta = sum(d),
  *   dz = gamma istd (d - mean(d) - x̂ mean(d x̂)). */
-static void batchnorm_backward(float *d, float *dgamma, float *dbeta, const float *mask,
+HOT static void batchnorm_backward(float *d, float *dgamma, float *dbeta, const float *mask,
                                const float *act, cv_activation f, const float *xhat,
                                const float *istd, const float *gamma, int B, int n, double *acc,
                                double *acc2, float *k, float *mean_d, float *mean_dx)
@@ -526,14 +535,14 @@ double cv_nn_forward_backward(cv_nn *net, const float *X, const int32_t *y, int 
 
 /* Each step runs over one span of the parameter block with one weight decay
  * (the weight matrices, then everything else with none). */
-static void sgd_step(float *restrict p, const float *restrict g, size_t n, float lr, float wd)
+HOT static void sgd_step(float *restrict p, const float *restrict g, size_t n, float lr, float wd)
 {
     for (size_t i = 0; i < n; i++)
         p[i] -= lr * (g[i] + wd * p[i]);
 }
 
 /* v = beta v + (1 - beta) g;  p -= lr v */
-static void momentum_step(float *restrict p, const float *restrict g, float *restrict v, size_t n,
+HOT static void momentum_step(float *restrict p, const float *restrict g, float *restrict v, size_t n,
                           float lr, float wd, float beta)
 {
     for (size_t i = 0; i < n; i++) {
@@ -544,7 +553,7 @@ static void momentum_step(float *restrict p, const float *restrict g, float *res
 }
 
 /* s = beta s + (1 - beta) g^2;  p -= lr g / (sqrt(s) + eps) */
-static void rmsprop_step(float *restrict p, const float *restrict g, float *restrict s, size_t n,
+HOT static void rmsprop_step(float *restrict p, const float *restrict g, float *restrict s, size_t n,
                          float lr, float wd, float beta, float eps)
 {
     for (size_t i = 0; i < n; i++) {
@@ -556,7 +565,7 @@ static void rmsprop_step(float *restrict p, const float *restrict g, float *rest
 
 /* m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
  * p -= lr m̂ / (sqrt(v̂) + eps),  m̂ = m c1, v̂ = v c2,  c = 1 / (1 - b^t) */
-static void adam_step(float *restrict p, const float *restrict g, float *restrict m,
+HOT static void adam_step(float *restrict p, const float *restrict g, float *restrict m,
                       float *restrict v, size_t n, float lr, float wd, float b1, float b2,
                       float c1, float c2, float eps)
 {

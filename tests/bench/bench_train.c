@@ -6,8 +6,9 @@
  * the step's matrix products (the forward products, the weight gradients and
  * the input gradients of all but the first layer) on random matrices of the
  * same shapes: that rate is the ceiling a step could reach if everything but
- * sgemm were free. Prints samples/s, the median of several repetitions, and
- * the ratio to the ceiling.
+ * sgemm were free. The two are timed in alternation, repetition by
+ * repetition, so that a noisy machine slows both alike; it prints the median
+ * samples/s of each and the median of the per-repetition ratios.
  *
  *   bench_train [--quick]        (meson: `meson test --benchmark -C build`)
  */
@@ -46,10 +47,19 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-#define REPS 5
+#define REPS 7
 
-/* Median samples/s of caviar's training step. */
-static double time_training(const shape *s, const cv_data *data)
+/* One repetition of s->steps training steps; returns samples/s. The network
+ * and the shuffled order persist across calls through the pointers. */
+typedef struct trainer {
+    cv_nn *net;
+    int32_t *perm;
+    float *X;
+    int32_t *y;
+    int64_t pos;
+} trainer;
+
+static void trainer_open(trainer *t, const shape *s, const cv_data *data)
 {
     cv_config cfg;
     cv_config_defaults(&cfg);
@@ -57,63 +67,61 @@ static double time_training(const shape *s, const cv_data *data)
     cfg.hidden_units = s->units;
     cfg.batch_size = s->batch;
     cv_error err = {0};
-    cv_nn *net = cv_nn_create(&cfg, data->d, data->classes, s->batch, &err);
-    if (net == NULL) {
+    t->net = cv_nn_create(&cfg, data->d, data->classes, s->batch, &err);
+    if (t->net == NULL) {
         fprintf(stderr, "bench: %s\n", err.msg);
         exit(1);
     }
-    cv_nn_init(net, 1);
-    const int d = data->d, B = s->batch;
+    cv_nn_init(t->net, 1);
     const int64_t n = data->train.n;
-    int32_t *perm = malloc((size_t)n * sizeof *perm);
-    float *X = malloc((size_t)B * d * sizeof *X);
-    int32_t *y = malloc((size_t)B * sizeof *y);
-    if (perm == NULL || X == NULL || y == NULL)
+    t->perm = malloc((size_t)n * sizeof *t->perm);
+    t->X = malloc((size_t)s->batch * data->d * sizeof *t->X);
+    t->y = malloc((size_t)s->batch * sizeof *t->y);
+    if (t->perm == NULL || t->X == NULL || t->y == NULL)
         exit(1);
     for (int64_t i = 0; i < n; i++)
-        perm[i] = (int32_t)i;
+        t->perm[i] = (int32_t)i;
     cv_rng rng;
     cv_rng_seed(&rng, 7);
-    cv_rng_shuffle(&rng, perm, n);
-
-    double rates[REPS];
-    int64_t pos = 0;
-    for (int r = -1; r < REPS; r++) { /* r = -1 warms up */
-        double t0 = now();
-        for (int k = 0; k < s->steps; k++) {
-            if (pos + B > n)
-                pos = 0;
-            for (int i = 0; i < B; i++) {
-                int32_t e = perm[pos + i];
-                memcpy(X + (size_t)i * d, data->train.X + (size_t)e * d, (size_t)d * sizeof *X);
-                y[i] = data->train.y[e];
-            }
-            pos += B;
-            cv_nn_forward_backward(net, X, y, B, NULL, NULL);
-            cv_nn_update(net, 1e-3);
-        }
-        if (r >= 0)
-            rates[r] = (double)s->steps * B / (now() - t0);
-    }
-    free(perm), free(X), free(y);
-    cv_nn_free(net);
-    return median(rates, REPS);
+    cv_rng_shuffle(&rng, t->perm, n);
+    t->pos = 0;
 }
 
-/* Median samples/s of the step's matrix products alone. */
-static double time_sgemm(const shape *s, int inputs, int classes)
+static void trainer_close(trainer *t)
+{
+    free(t->perm), free(t->X), free(t->y);
+    cv_nn_free(t->net);
+}
+
+/* caviar's training step as the training loop runs it: gather a shuffled
+ * batch, forward and backward, Adam update. */
+static double time_training(trainer *t, const shape *s, const cv_data *data)
+{
+    const int d = data->d, B = s->batch;
+    const int64_t n = data->train.n;
+    double t0 = now();
+    for (int k = 0; k < s->steps; k++) {
+        if (t->pos + B > n)
+            t->pos = 0;
+        for (int i = 0; i < B; i++) {
+            int32_t e = t->perm[t->pos + i];
+            memcpy(t->X + (size_t)i * d, data->train.X + (size_t)e * d, (size_t)d * sizeof *t->X);
+            t->y[i] = data->train.y[e];
+        }
+        t->pos += B;
+        cv_nn_forward_backward(t->net, t->X, t->y, B, NULL, NULL);
+        cv_nn_update(t->net, 1e-3);
+    }
+    return (double)s->steps * B / (now() - t0);
+}
+
+/* The step's matrix products alone, on buffers A, W, C of the largest size. */
+static double time_sgemm(const shape *s, int inputs, int classes, const float *A, const float *W,
+                         float *C)
 {
     const int L = s->layers, H = s->units, B = s->batch;
-    size_t big = (size_t)(inputs > H ? inputs : H) * (size_t)(B > H ? B : H);
-    float *A = malloc(big * sizeof *A), *W = malloc(big * sizeof *W), *C = malloc(big * sizeof *C);
-    if (A == NULL || W == NULL || C == NULL)
-        exit(1);
-    for (size_t i = 0; i < big; i++)
-        A[i] = W[i] = (float)(i % 17) * 0.01f;
-    double rates[REPS];
-    for (int r = -1; r < REPS; r++) {
-        double t0 = now();
-        for (int k = 0; k < s->steps; k++) {
+    double t0 = now();
+    for (int k = 0; k < s->steps; k++) {
             for (int l = 0; l <= L; l++) {
                 int in = l == 0 ? inputs : H, out = l == L ? classes : H;
                 /* forward: (B, in) x (in, out) */
@@ -127,12 +135,35 @@ static double time_sgemm(const shape *s, int inputs, int classes)
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, in, out, 1.0f, A, out,
                                 W, out, 0.0f, C, in);
             }
-        }
-        if (r >= 0)
-            rates[r] = (double)s->steps * B / (now() - t0);
     }
+    return (double)s->steps * B / (now() - t0);
+}
+
+/* Runs shape s: REPS alternating repetitions after a warm-up of each. */
+static void bench_shape(const shape *s, const cv_data *data, double *rate, double *ceil,
+                        double *ratio)
+{
+    const int H = s->units, B = s->batch, d = data->d;
+    size_t big = (size_t)(d > H ? d : H) * (size_t)(B > H ? B : H);
+    float *A = malloc(big * sizeof *A), *W = malloc(big * sizeof *W), *C = malloc(big * sizeof *C);
+    if (A == NULL || W == NULL || C == NULL)
+        exit(1);
+    for (size_t i = 0; i < big; i++)
+        A[i] = W[i] = (float)(i % 17) * 0.01f;
+    trainer t;
+    trainer_open(&t, s, data);
+    double rates[REPS], ceils[REPS], ratios[REPS];
+    for (int r = -1; r < REPS; r++) { /* r = -1 warms up */
+        double a = time_training(&t, s, data);
+        double b = time_sgemm(s, d, data->classes, A, W, C);
+        if (r >= 0)
+            rates[r] = a, ceils[r] = b, ratios[r] = a / b;
+    }
+    trainer_close(&t);
     free(A), free(W), free(C);
-    return median(rates, REPS);
+    *rate = median(rates, REPS);
+    *ceil = median(ceils, REPS);
+    *ratio = median(ratios, REPS);
 }
 
 int main(int argc, char **argv)
@@ -160,14 +191,14 @@ int main(int argc, char **argv)
         shape s = shapes[i];
         if (quick)
             s.steps = s.steps / 10 + 1;
-        double rate = time_training(&s, &data);
-        double ceil = time_sgemm(&s, data.d, data.classes);
+        double rate, ceil, ratio;
+        bench_shape(&s, &data, &rate, &ceil, &ratio);
         char name[64];
         int len = snprintf(name, sizeof name, "%d", data.d);
         for (int l = 0; l < s.layers; l++)
             len += snprintf(name + len, sizeof name - (size_t)len, "-%d", s.units);
         snprintf(name + len, sizeof name - (size_t)len, "-%d", data.classes);
-        printf("%-22s %6d %12.0f %14.0f %8.1f%%\n", name, s.batch, rate, ceil, 100.0 * rate / ceil);
+        printf("%-22s %6d %12.0f %14.0f %8.1f%%\n", name, s.batch, rate, ceil, 100.0 * ratio);
         fflush(stdout);
     }
     cv_data_free(&data);
