@@ -64,6 +64,9 @@ typedef struct cv_job {
         double keep; /* fraction of a round that defines the next round's region */
         uint64_t seed;
         cv_metric metric;
+        /* where each was written (0:0 when not given): the search space
+         * names them in its errors, and a grid sizes trials when it is absent */
+        cv_pos method_pos, trials_pos, rounds_pos, keep_pos;
     } search;
 
     int checkpoints_keep; /* best K trials keep weights; CV_CHECKPOINTS_ALL for all */

@@ -590,13 +590,18 @@ static int parse_search(parse *P, const node *nd)
         if ((rc = parse_word(P, vals[0], "search.method", methods, 3, &word)) != 0)
             return rc;
         job->search.method = (cv_method)word;
+        job->search.method_pos = vals[0]->pos;
     }
     if (vals[1] != NULL &&
         (rc = parse_int(P, vals[1], "search.trials", 1, INT_MAX, &job->search.trials)) != 0)
         return rc;
+    if (vals[1] != NULL)
+        job->search.trials_pos = vals[1]->pos;
     if (vals[2] != NULL &&
         (rc = parse_int(P, vals[2], "search.rounds", 1, INT_MAX, &job->search.rounds)) != 0)
         return rc;
+    if (vals[2] != NULL)
+        job->search.rounds_pos = vals[2]->pos;
     if (vals[3] != NULL) {
         const char *s = scalar(P, vals[3], "search.keep", "a number in (0, 1]");
         double v;
@@ -609,6 +614,7 @@ static int parse_search(parse *P, const node *nd)
                            got);
         }
         job->search.keep = v;
+        job->search.keep_pos = vals[3]->pos;
     }
     if (vals[4] != NULL && (rc = parse_seed(P, vals[4], &job->search.seed)) != 0)
         return rc;
