@@ -5,5 +5,8 @@
 #define CAVIAR_COMMANDS_H
 
 int cv_cmd_train(int argc, char **argv);
+int cv_cmd_predict(int argc, char **argv);
+int cv_cmd_validate(int argc, char **argv);
+int cv_cmd_sample(int argc, char **argv);
 
 #endif

@@ -13,7 +13,17 @@ typedef struct command {
 
 static const command commands[] = {
     {"train", cv_cmd_train,
-     "train JOB.yaml [--set NAME=VALUE]... [--threads N]   train one configuration (panda mode)"},
+     "train JOB.yaml [--set NAME=VALUE]... [--threads N]   train one configuration (panda mode)\n"
+     "         [-o RESULTS.h5 [--force]]                            ... into a results file\n"
+     "  caviar train --from RESULTS.h5 --trial N|best [--set NAME=VALUE]... [-o OUT.h5]\n"
+     "                                                              continue a trial from its checkpoint"},
+    {"predict", cv_cmd_predict,
+     "predict RESULTS.h5 [--trial N|best] [--data test|PATH] [-o PRED.csv]\n"
+     "                                                              apply a kept checkpoint to a data set"},
+    {"validate", cv_cmd_validate,
+     "validate JOB.yaml                                    parse, check, print the search space"},
+    {"sample", cv_cmd_sample,
+     "sample JOB.yaml [-n N] [--round R] [--all]           the configurations a study would try (CSV)"},
 };
 
 static void usage(FILE *out)

@@ -9,6 +9,7 @@
 #ifndef CAVIAR_TRAIN_H
 #define CAVIAR_TRAIN_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "caviar/config.h"
@@ -47,6 +48,10 @@ typedef struct cv_train_opts {
     int first_epoch;   /* epochs already done (continuing a checkpoint): schedule offset */
     cv_epoch_fn on_epoch;
     void *user;
+    /* Checked between mini-batches when not NULL: once nonzero, the trial
+     * stops as interrupted without finishing the epoch (a signal handler or
+     * the runner sets it). */
+    const volatile sig_atomic_t *stop;
 } cv_train_opts;
 
 typedef struct cv_trial_result {
@@ -58,6 +63,13 @@ typedef struct cv_trial_result {
     double seconds;
     double samples_per_second; /* mean over the epochs */
 } cv_trial_result;
+
+/* Dev and test sets are scored in chunks of at least this many examples. */
+#define CV_EVAL_BATCH 1024
+
+/* The max_batch to create a network with for training and scoring under cfg:
+ * the larger of its batch size and CV_EVAL_BATCH. */
+int cv_train_max_batch(const cv_config *cfg);
 
 /* Trains net (created and initialized by the caller for data's shape) for
  * cfg->epochs epochs. At return the network holds the best epoch's state.

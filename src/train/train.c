@@ -29,6 +29,11 @@ const char *cv_trial_status_name(cv_trial_status s)
     return "?";
 }
 
+int cv_train_max_batch(const cv_config *cfg)
+{
+    return cfg->batch_size > CV_EVAL_BATCH ? cfg->batch_size : CV_EVAL_BATCH;
+}
+
 static double now(void)
 {
     struct timespec t;
@@ -91,9 +96,13 @@ int cv_train(cv_nn *net, const cv_data *data, const cv_train_opts *opts, cv_tria
 
         double loss_sum = 0.0;
         int64_t correct = 0, seen = 0;
-        bool diverged = false;
+        bool diverged = false, stopped = false;
         /* A last batch of one example has no batch variance: it is skipped. */
         for (int64_t start = 0; start + 2 <= n; start += B) {
+            if (opts->stop != NULL && *opts->stop) {
+                stopped = true;
+                break;
+            }
             int b = (int)(n - start < B ? n - start : B);
             for (int i = 0; i < b; i++) {
                 int32_t r = perm[start + i];
@@ -110,6 +119,10 @@ int cv_train(cv_nn *net, const cv_data *data, const cv_train_opts *opts, cv_tria
             loss_sum += loss * b;
             correct += c;
             seen += b;
+        }
+        if (stopped) {
+            out->status = CV_TRIAL_INTERRUPTED;
+            break;
         }
         const double t_train = now() - t0;
         e.train_loss = seen ? loss_sum / (double)seen : NAN;

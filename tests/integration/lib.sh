@@ -46,3 +46,19 @@ blobs_csv() {
     }
   }' >"$1"
 }
+
+# The analyst's Python: Debian's python3-h5py and python3-numpy live under
+# /usr/bin/python3 (the python3 first on PATH may be another interpreter).
+PY=/usr/bin/python3
+
+# h5dump_all DIR: h5dump must read every HDF5 file under DIR (results files
+# and side-file checkpoints alike).
+h5dump_all() {
+  local f n=0
+  while IFS= read -r -d '' f; do
+    n=$((n + 1))
+    h5dump "$f" >/dev/null 2>"$T/h5dump.err" \
+      || { fail "h5dump cannot read $(basename "$f")"; head -n 3 "$T/h5dump.err" >&2; }
+  done < <(find "$1" -name '*.h5' -print0)
+  [ "$n" -gt 0 ] || fail "h5dump_all: no .h5 file under $1"
+}

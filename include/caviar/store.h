@@ -1,0 +1,246 @@
+/* caviar/store.h: the HDF5 results file, the one place that knows its layout.
+ *
+ * A results file holds one study (or one `caviar train` run):
+ *
+ *   /             attrs format="caviar-results", format_version=1, caviar_version,
+ *                 job (the YAML text), job_path (where it was read, so that its
+ *                 relative data paths resolve again), name, created (ISO 8601 UTC),
+ *                 ranks, seed
+ *   /trials       one row per trial (cv_trial_row), appended as trials end
+ *   /curves       one row per (trial, epoch) (cv_curve_row), appended as epochs end
+ *   /rounds       one row per coarse-to-fine round: round, then for each parameter
+ *                 the job searches NAME_lo, NAME_hi (float64, natural units, NaN when
+ *                 not given) and NAME_values (text, the allowed values of a categorical)
+ *   /data         feature_mean, feature_std (float32, (d)); attrs source, features,
+ *                 classes, train_size, dev_size, test_size
+ *   /checkpoints/trial_NNNNNN/   (gathered at the end of a run)
+ *                 layer_k/{W (in, out), gamma, beta, running_mean, running_var},
+ *                 output/{W (in, classes), b (classes)}, float32;
+ *                 optimizer/m/<same tensor names>, optimizer/v/<same>: Adam's (or
+ *                 momentum's, RMSprop's) moments, attr optimizer/steps: the step count;
+ *                 attrs: every hyperparameter (as in /trials), trial, seed,
+ *                 epochs_trained (the epochs the weights were trained for: the best
+ *                 epoch, 1-based), inputs, classes, dev_accuracy, dev_loss
+ *   /best         soft link to the best checkpoint group
+ *
+ * All tables are 1-D chunked unlimited compound datasets, little-endian; booleans
+ * are an HDF5 enum of int8 {FALSE = 0, TRUE = 1} (what h5py writes for numpy
+ * bool, so h5py and pandas show True/False), words fixed-length strings.
+ * Epochs are numbered from 1 in the file, as caviar prints them.
+ *
+ * Life of a file written by a run (rank 0 only; the store knows nothing of MPI):
+ *   cv_store_create -> cv_store_write_data -> cv_store_start_swmr ->
+ *   { cv_store_append_curves, cv_store_append_trial, cv_store_append_round,
+ *     cv_store_save_checkpoint }* -> cv_store_gather_checkpoints
+ *   [-> cv_store_rewrite_trials] -> cv_store_close.
+ * While in SWMR mode every append is flushed, so that
+ * h5py.File(p, "r", libver="latest", swmr=True) sees rows as they come; no object
+ * can be created safely then (HDF5 1.10), so checkpoints go to side files
+ * PATH.ckpt/trial_NNNNNN.h5 (temp file, fsync, rename: never half-written), copied
+ * into /checkpoints by cv_store_gather_checkpoints, which leaves SWMR mode first.
+ *
+ * Every function returns 0 or a negative cv_status with err naming the file
+ * (and the dataset) and what was expected. HDF5's own error printing is
+ * silenced inside the store; its innermost message is appended to ours. */
+#ifndef CAVIAR_STORE_H
+#define CAVIAR_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "caviar/config.h"
+#include "caviar/data.h"
+#include "caviar/error.h"
+#include "caviar/job.h"
+#include "caviar/nn.h"
+#include "caviar/train.h"
+
+#define CV_STORE_FORMAT "caviar-results"
+#define CV_STORE_FORMAT_VERSION 1
+
+/* Pass as a trial number to mean the best checkpoint (/best). */
+#define CV_STORE_BEST (-1)
+
+/* An open results file. */
+typedef struct cv_store cv_store;
+
+/* One row of /trials. */
+typedef struct cv_trial_row {
+    int64_t trial;  /* the trial's id, unique within the file */
+    int32_t round;  /* coarse-to-fine round, 0-based */
+    cv_trial_status status;
+    int32_t worker; /* the rank that trained it */
+    uint64_t seed;  /* its training seed (init, shuffles, dropout) */
+    int64_t parent; /* the trial it continued (babysitting), or -1 */
+    cv_config config;
+    double dev_accuracy, dev_loss;     /* at the best epoch */
+    double train_accuracy, train_loss; /* at the best epoch */
+    double test_accuracy;  /* the checkpoint on the test set; NaN unless evaluated */
+    int32_t best_epoch;    /* 1-based; 0 when no epoch finished */
+    int32_t epochs_done;   /* the last epoch finished, 1-based (a continued trial
+                              counts on from its parent's checkpoint) */
+    double seconds;
+    double samples_per_second;
+} cv_trial_row;
+
+/* One row of /curves. */
+typedef struct cv_curve_row {
+    int64_t trial;
+    int32_t epoch; /* 1-based */
+    double train_loss, train_accuracy;
+    double dev_loss, dev_accuracy;
+    double learning_rate;
+    double seconds;
+} cv_curve_row;
+
+/* One parameter's region in a round, as plain data (the space module's
+ * business is what it means). */
+typedef struct cv_round_param {
+    const char *name;   /* a hyperparameter searched by the job */
+    double lo, hi;      /* bounds in natural units; NaN when not meaningful */
+    const char *values; /* a categorical's allowed values as text ("64,128,256"), or NULL */
+} cv_round_param;
+
+/* What the store records about a checkpoint besides its tensors. */
+typedef struct cv_checkpoint_info {
+    int64_t trial;
+    int epochs;          /* epochs the weights were trained for (1-based best epoch) */
+    double dev_accuracy; /* at that epoch */
+    double dev_loss;
+    uint64_t seed; /* the trial's training seed, so that a run continued from a
+                      checkpoint without its row (a killed run) shuffles as the
+                      original would have; 0 when not given */
+    /* Filled by cv_store_checkpoint_info; ignored by cv_store_save_checkpoint,
+     * which takes them from the network. */
+    cv_config config;
+    int inputs, classes;
+    int64_t steps; /* optimizer steps taken */
+} cv_checkpoint_info;
+
+/* What /data says about the data a file's trials were trained on. */
+typedef struct cv_store_data {
+    int d, classes;
+    float *mean, *std; /* (d) the standardization fitted on the training split */
+    char *source;      /* the training source as loaded */
+    int64_t train_size, dev_size, test_size;
+} cv_store_data;
+
+typedef enum cv_store_mode {
+    CV_STORE_READ,   /* read only; a file being written, or left by a killed writer,
+                        is opened as a SWMR reader (nothing flushed is lost) */
+    CV_STORE_APPEND, /* append rows and checkpoints (resume, babysitting): opened
+                        read-write (status flags of a killed writer cleared) and put
+                        in SWMR mode at once */
+} cv_store_mode;
+
+/* Checks, before any work is done, that a results file can be created at
+ * path: it must not exist unless overwrite, and its directory must be
+ * writable. Returns 0 or CV_ERR_INPUT with a message saying which. */
+int cv_store_check_output(const char *path, bool overwrite, cv_error *err);
+
+/* Creates the results file at path for job (its text, path, seed; the
+ * parameters it searches give /rounds its columns) run on ranks processes:
+ * the root attributes and the empty tables. An existing file is refused
+ * unless overwrite; stale side files of an earlier file of that name are
+ * removed. On success *out owns the open file (release with cv_store_close). */
+int cv_store_create(cv_store **out, const char *path, const cv_job *job, int ranks,
+                    bool overwrite, cv_error *err);
+
+/* Writes /data: the standardization, the split sizes and the source of data.
+ * Must precede cv_store_start_swmr. */
+int cv_store_write_data(cv_store *s, const cv_data *data, cv_error *err);
+
+/* Puts a newly created file in SWMR mode: from here on only rows are
+ * appended (and side-file checkpoints written) until
+ * cv_store_gather_checkpoints or cv_store_close. */
+int cv_store_start_swmr(cv_store *s, cv_error *err);
+
+/* Opens an existing results file. A file without the root attribute format
+ * is refused with CV_ERR_INPUT ("PATH: not a caviar results file (no 'format'
+ * attribute)"), as are missing, truncated and non-HDF5 files. */
+int cv_store_open(cv_store **out, const char *path, cv_store_mode mode, cv_error *err);
+
+/* Closes the file (ending SWMR mode) and frees the handle; safe on NULL.
+ * Returns CV_ERR_IO if HDF5 could not close the file cleanly. */
+int cv_store_close(cv_store *s, cv_error *err);
+
+/* The file's path, its job text (NUL-terminated) and the path the job was
+ * read from; owned by the store. */
+const char *cv_store_path(const cv_store *s);
+const char *cv_store_job_text(const cv_store *s);
+const char *cv_store_job_path(const cv_store *s);
+
+/* Parses the stored job (relative data paths resolve as when the file was
+ * written). The caller releases it with cv_job_free. */
+int cv_store_load_job(const cv_store *s, cv_job *job, cv_error *err);
+
+/* Reads /data into d (release with cv_store_data_free). */
+int cv_store_read_data(cv_store *s, cv_store_data *d, cv_error *err);
+void cv_store_data_free(cv_store_data *d);
+
+/* Appends one trial row / n curve rows and flushes them. */
+int cv_store_append_trial(cv_store *s, const cv_trial_row *row, cv_error *err);
+int cv_store_append_curves(cv_store *s, const cv_curve_row *rows, int64_t n, cv_error *err);
+
+/* Appends round's region: n parameters (each named among those the job
+ * searches; those not given are NaN / empty). A categorical's values longer
+ * than the column are cut, ending with "...". */
+int cv_store_append_round(cv_store *s, int round, const cv_round_param *params, int n,
+                          cv_error *err);
+
+/* Replaces every row of /trials with rows[0..n) (a runner's final table: one
+ * row per trial, in order). Not in SWMR mode, where a table cannot shrink:
+ * call it after cv_store_gather_checkpoints. */
+int cv_store_rewrite_trials(cv_store *s, const cv_trial_row *rows, int64_t n, cv_error *err);
+
+/* Reads every row of /trials or /curves into a fresh array (*rows, free()
+ * it; NULL when *n is 0). A SWMR reader sees the rows flushed so far. */
+int cv_store_read_trials(cv_store *s, cv_trial_row **rows, int64_t *n, cv_error *err);
+int cv_store_read_curves(cv_store *s, cv_curve_row **rows, int64_t *n, cv_error *err);
+
+/* How many rounds /rounds holds. */
+int cv_store_round_count(cv_store *s, int64_t *n, cv_error *err);
+
+/* A SWMR reader: picks up rows the writer flushed since the file was opened
+ * (or last refreshed). */
+int cv_store_refresh(cv_store *s, cv_error *err);
+
+/* Fills a trial row from a configuration and a training result (epochs
+ * numbered from 1: first_epoch + 1 is the first epoch of this run).
+ * trial, round, worker, seed and parent are the caller's; test_accuracy is
+ * NaN. */
+void cv_trial_row_fill(cv_trial_row *row, const cv_config *cfg, const cv_trial_result *res,
+                       int first_epoch);
+
+/* Fills a curve row from an epoch's figures (cv_epoch_stats counts from 0). */
+void cv_curve_row_fill(cv_curve_row *row, int64_t trial, const cv_epoch_stats *e);
+
+/* Writes net's state (parameters, running statistics, optimizer moments and
+ * step count) and configuration as the checkpoint of info->trial to its side
+ * file, atomically replacing an earlier one. Works in SWMR mode. */
+int cv_store_save_checkpoint(cv_store *s, const cv_nn *net, const cv_checkpoint_info *info,
+                             cv_error *err);
+
+/* Describes the checkpoint of trial (or CV_STORE_BEST): its configuration,
+ * shape, epochs and step count, so that the caller can create a matching
+ * network. Looks in /checkpoints, then in the side files of a run that did
+ * not finish. Fails with CV_ERR_INPUT naming the file when the trial does not
+ * exist or has no checkpoint. info->trial is the trial found. */
+int cv_store_checkpoint_info(cv_store *s, int64_t trial, cv_checkpoint_info *info,
+                             cv_error *err);
+
+/* Loads the checkpoint of trial (or CV_STORE_BEST) into net, which must have
+ * its architecture (layers, hidden_units, batch_norm; inputs, classes):
+ * parameters, running statistics, optimizer moments and step count, so that
+ * training continues exactly. */
+int cv_store_load_checkpoint(cv_store *s, int64_t trial, cv_nn *net, cv_error *err);
+
+/* Ends a run: leaves SWMR mode, copies the side-file checkpoints of the best
+ * keep trials by metric (CV_CHECKPOINTS_ALL: all; 0: none), together with the
+ * checkpoints already gathered, into /checkpoints (dropping gathered ones
+ * that fall out of the best keep), points /best at the best of them and
+ * removes the side files. Trials rank by their row in /trials; a trial
+ * without a finite metric ranks last, ties go to the lower trial number. */
+int cv_store_gather_checkpoints(cv_store *s, int keep, cv_metric metric, cv_error *err);
+
+#endif

@@ -1,0 +1,301 @@
+/* cmd_predict.c: `caviar predict`: a kept checkpoint applied to a data set.
+ *
+ * Loads trial N's (or the best) checkpoint and the standardization stored in
+ * the results file, reads the data (the job's test set, or any file the data
+ * module reads), runs inference with the running statistics, prints accuracy,
+ * loss and the confusion matrix, and writes one CSV row per example:
+ * index, label, predicted, p_0 .. p_{C-1}. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caviar/data.h"
+#include "caviar/job.h"
+#include "caviar/nn.h"
+#include "caviar/store.h"
+#include "caviar/train.h"
+#include "commands.h"
+
+/* Confusion matrices wider than this are not printed. */
+#define MAX_CONFUSION_CLASSES 30
+
+static const char predict_usage[] =
+    "usage: caviar predict RESULTS.h5 [--trial N|best] [--data test|PATH] [-o PRED.csv]\n"
+    "  --trial   the trial whose checkpoint predicts (default: best)\n"
+    "  --data    'test' (the job's test set, default) or a data file (.csv, .h5, IDX)\n"
+    "  -o        write one CSV row per example to PRED.csv ('-': standard output)\n";
+
+typedef struct predict_args {
+    const char *results;
+    int64_t trial; /* CV_STORE_BEST for best */
+    const char *data;
+    const char *out;
+} predict_args;
+
+/* Parses a trial number (>= 0) or "best". */
+static int parse_trial(const char *s, int64_t *out)
+{
+    if (strcmp(s, "best") == 0) {
+        *out = CV_STORE_BEST;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end != '\0' || errno != 0 || v < 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, predict_args *a)
+{
+    a->trial = CV_STORE_BEST;
+    a->data = "test";
+    for (int i = 1; i < argc; i++) {
+        const char *opt = argv[i], *val = NULL;
+        const char *eq = strchr(opt, '=');
+        static const char *const valued[] = {"--trial", "--data", "-o", "--output"};
+        int which = -1;
+        for (int k = 0; k < 4; k++) {
+            size_t n = strlen(valued[k]);
+            if (strcmp(opt, valued[k]) == 0) {
+                if (i + 1 >= argc) {
+                    fprintf(stderr, "caviar predict: %s needs a value\n%s", opt, predict_usage);
+                    return 2;
+                }
+                which = k, val = argv[++i];
+            } else if (eq != NULL && (size_t)(eq - opt) == n && strncmp(opt, valued[k], n) == 0) {
+                which = k, val = eq + 1;
+            }
+        }
+        if (which == 0) {
+            if (parse_trial(val, &a->trial) != 0) {
+                fprintf(stderr, "caviar predict: --trial %s: expected a trial number or 'best'\n",
+                        val);
+                return 2;
+            }
+        } else if (which == 1) {
+            a->data = val;
+        } else if (which >= 2) {
+            a->out = val;
+        } else if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
+            fputs(predict_usage, stdout);
+            exit(0);
+        } else if (opt[0] == '-' && opt[1] != '\0') {
+            fprintf(stderr, "caviar predict: unknown option '%s'\n%s", opt, predict_usage);
+            return 2;
+        } else if (a->results == NULL) {
+            a->results = opt;
+        } else {
+            fprintf(stderr, "caviar predict: one results file expected, got '%s' and '%s'\n%s",
+                    a->results, opt, predict_usage);
+            return 2;
+        }
+    }
+    if (a->results == NULL) {
+        fprintf(stderr, "caviar predict: no results file given\n%s", predict_usage);
+        return 2;
+    }
+    return 0;
+}
+
+/* The job's test set, standardized, checked against the stored standardization
+ * (the training data must not have changed since the file was written). */
+static int load_test_set(cv_store *store, const cv_store_data *sd, cv_data *data,
+                         cv_error *err)
+{
+    cv_job job = {0};
+    int rc = cv_store_load_job(store, &job, err);
+    if (rc != 0)
+        return rc;
+    cv_data_spec spec = {.source = job.data.source,
+                         .test = job.data.test,
+                         .dev_size = job.data.dev_size,
+                         .seed = job.search.seed};
+    rc = cv_data_load(data, &spec, err);
+    if (rc == 0 && data->test.n == 0)
+        rc = cv_fail(err, CV_ERR_INPUT,
+                     "%s: the job's data (%s) has no test set: give one with --data PATH",
+                     cv_store_path(store), data->source);
+    if (rc == 0 && (data->d != sd->d ||
+                    memcmp(data->mean, sd->mean, (size_t)sd->d * sizeof *sd->mean) != 0 ||
+                    memcmp(data->std, sd->std, (size_t)sd->d * sizeof *sd->std) != 0))
+        rc = cv_fail(err, CV_ERR_INPUT,
+                     "%s: the training data %s changed since the file was written (its "
+                     "standardization differs from /data): give the test set with --data PATH",
+                     cv_store_path(store), data->source);
+    cv_job_free(&job);
+    return rc;
+}
+
+static void print_confusion(FILE *out, const int64_t *cm, int C)
+{
+    if (C > MAX_CONFUSION_CLASSES) {
+        fprintf(out, "(confusion matrix not shown for %d classes)\n", C);
+        return;
+    }
+    fprintf(out, "confusion matrix (rows: true class, columns: predicted class):\n%6s", "");
+    for (int c = 0; c < C; c++)
+        fprintf(out, " %6d", c);
+    fprintf(out, "\n");
+    for (int t = 0; t < C; t++) {
+        fprintf(out, "%6d", t);
+        for (int c = 0; c < C; c++)
+            fprintf(out, " %6lld", (long long)cm[(size_t)t * C + c]);
+        fprintf(out, "\n");
+    }
+}
+
+static int write_csv(const char *path, const cv_dataset *ds, const float *probs, int C,
+                     cv_error *err)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+    if (f == NULL)
+        return cv_fail(err, CV_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    fprintf(f, "index,label,predicted");
+    for (int c = 0; c < C; c++)
+        fprintf(f, ",p_%d", c);
+    fprintf(f, "\n");
+    for (int64_t i = 0; i < ds->n; i++) {
+        const float *p = probs + (size_t)i * C; /* (C) */
+        int arg = 0;
+        for (int c = 1; c < C; c++)
+            arg = p[c] > p[arg] ? c : arg;
+        fprintf(f, "%lld,%d,%d", (long long)i, (int)ds->y[i], arg);
+        for (int c = 0; c < C; c++)
+            fprintf(f, ",%.9g", (double)p[c]);
+        fprintf(f, "\n");
+    }
+    int bad = ferror(f);
+    if (f == stdout)
+        bad |= fflush(f) != 0;
+    else
+        bad |= fclose(f) != 0;
+    if (bad)
+        return cv_fail(err, CV_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    return 0;
+}
+
+int cv_cmd_predict(int argc, char **argv)
+{
+    predict_args args = {0};
+    int rc = parse_args(argc, argv, &args);
+    if (rc != 0)
+        return rc;
+
+    cv_error err = {0};
+    cv_store *store = NULL;
+    cv_store_data sd = {0};
+    cv_data data = {0};
+    cv_dataset own = {0};
+    cv_nn *net = NULL;
+    float *probs = NULL;
+    int64_t *cm = NULL;
+    /* With the CSV on standard output, the summary goes to standard error. */
+    FILE *out = args.out != NULL && strcmp(args.out, "-") == 0 ? stderr : stdout;
+
+    if ((rc = cv_store_open(&store, args.results, CV_STORE_READ, &err)) != 0)
+        goto done;
+    cv_checkpoint_info info;
+    if ((rc = cv_store_checkpoint_info(store, args.trial, &info, &err)) != 0)
+        goto done;
+    if ((rc = cv_store_read_data(store, &sd, &err)) != 0)
+        goto done;
+    if (sd.d != info.inputs) {
+        rc = cv_fail(&err, CV_ERR_INPUT, "%s: /data has %d features but trial %lld's network %d",
+                     args.results, sd.d, (long long)info.trial, info.inputs);
+        goto done;
+    }
+    net = cv_nn_create(&info.config, info.inputs, info.classes, CV_EVAL_BATCH, &err);
+    if (net == NULL) {
+        rc = err.code;
+        goto done;
+    }
+    if ((rc = cv_store_load_checkpoint(store, info.trial, net, &err)) != 0)
+        goto done;
+    const cv_config *cfg = &info.config;
+    char act[32];
+    cv_param_format(CV_P_ACTIVATION, (double)cfg->activation, act, sizeof act);
+    fprintf(out,
+            "model: %s trial %lld%s: %d inputs -> %d x %d %s%s -> %d classes; %d epochs, dev "
+            "accuracy %.4f\n",
+            args.results, (long long)info.trial, args.trial == CV_STORE_BEST ? " (best)" : "",
+            info.inputs, cfg->layers, cfg->hidden_units, act,
+            cfg->batch_norm ? " with batch norm" : "", info.classes, info.epochs,
+            info.dev_accuracy);
+
+    /* The examples: the job's test set, or a file standardized as the training split was. */
+    const cv_dataset *ds;
+    if (strcmp(args.data, "test") == 0) {
+        if ((rc = load_test_set(store, &sd, &data, &err)) != 0)
+            goto done;
+        ds = &data.test;
+        fprintf(out, "data: the test set of the job's data (%s): %lld examples\n", data.source,
+                (long long)ds->n);
+    } else {
+        if ((rc = cv_dataset_read(&own, args.data, NULL, &err)) != 0)
+            goto done;
+        if (own.d != info.inputs) {
+            rc = cv_fail(&err, CV_ERR_INPUT,
+                         "%s: %d features per example, but trial %lld's network takes %d",
+                         args.data, own.d, (long long)info.trial, info.inputs);
+            goto done;
+        }
+        cv_dataset_standardize(&own, sd.mean, sd.std);
+        ds = &own;
+        fprintf(out, "data: %s: %lld examples\n", args.data, (long long)ds->n);
+    }
+    for (int64_t i = 0; i < ds->n; i++) {
+        if (ds->y[i] >= info.classes) {
+            rc = cv_fail(&err, CV_ERR_INPUT,
+                         "%s: example %lld has label %d, but the network knows classes 0 to %d",
+                         args.data, (long long)i, (int)ds->y[i], info.classes - 1);
+            goto done;
+        }
+    }
+
+    const int C = info.classes;
+    probs = malloc((size_t)ds->n * (size_t)C * sizeof *probs);
+    cm = calloc((size_t)C * (size_t)C, sizeof *cm);
+    if (probs == NULL || cm == NULL) {
+        rc = cv_fail(&err, CV_ERR_NOMEM, "out of memory for %lld x %d probabilities",
+                     (long long)ds->n, C);
+        goto done;
+    }
+    double loss = 0.0;
+    int64_t correct = 0;
+    cv_nn_evaluate(net, ds->X, ds->y, ds->n, &loss, &correct, probs);
+    for (int64_t i = 0; i < ds->n; i++) {
+        const float *p = probs + (size_t)i * C; /* (C) */
+        int arg = 0;
+        for (int c = 1; c < C; c++)
+            arg = p[c] > p[arg] ? c : arg;
+        cm[(size_t)ds->y[i] * C + arg]++;
+    }
+    fprintf(out, "accuracy %.4f, loss %.4f (%lld of %lld correct)\n",
+            (double)correct / (double)ds->n, loss / (double)ds->n, (long long)correct,
+            (long long)ds->n);
+    print_confusion(out, cm, C);
+    if (args.out != NULL) {
+        if ((rc = write_csv(args.out, ds, probs, C, &err)) != 0)
+            goto done;
+        if (out == stdout)
+            fprintf(out, "predictions: %s (%lld rows)\n", args.out, (long long)ds->n);
+    }
+
+done:
+    if (rc != 0)
+        fprintf(stderr, "caviar predict: %s\n", err.msg[0] ? err.msg : "failed");
+    cv_error ignore = {0};
+    cv_store_close(store, &ignore);
+    cv_store_data_free(&sd);
+    cv_data_free(&data);
+    cv_dataset_free(&own);
+    cv_nn_free(net);
+    free(probs);
+    free(cm);
+    return cv_exit_status(rc);
+}

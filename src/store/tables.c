@@ -1,0 +1,694 @@
+/* tables.c: /trials, /curves and /rounds: their compound layouts, appending
+ * rows as a run produces them, and reading them back into structs.
+ *
+ * The layouts are built at run time: /trials has one field per hyperparameter
+ * of the vocabulary (cv_param_info, in table order) in its natural type, and
+ * /rounds three per parameter the job searches. Reading goes by field name
+ * (HDF5 converts compound members by name), so columns added by a later
+ * version are skipped and a missing one is reported by name. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+/* ---- layouts ---------------------------------------------------------------- */
+
+/* The fields of /trials, in order. */
+enum {
+    T_TRIAL,
+    T_ROUND,
+    T_STATUS,
+    T_WORKER,
+    T_SEED,
+    T_PARENT,
+    T_PARAMS, /* CV_P_COUNT hyperparameters */
+    T_DEV_ACCURACY = T_PARAMS + CV_P_COUNT,
+    T_DEV_LOSS,
+    T_TRAIN_ACCURACY,
+    T_TRAIN_LOSS,
+    T_TEST_ACCURACY,
+    T_BEST_EPOCH,
+    T_EPOCHS_DONE,
+    T_SECONDS,
+    T_SAMPLES_PER_SECOND,
+    T_COUNT
+};
+
+static void trials_layout(cv_layout *L)
+{
+    memset(L, 0, sizeof *L);
+    cv_layout_add(L, "trial", CV_F_I64, 0);
+    cv_layout_add(L, "round", CV_F_I32, 0);
+    cv_layout_add(L, "status", CV_F_STR, CV_STATUS_LEN);
+    cv_layout_add(L, "worker", CV_F_I32, 0);
+    cv_layout_add(L, "seed", CV_F_U64, 0);
+    cv_layout_add(L, "parent", CV_F_I64, 0);
+    for (int p = 0; p < CV_P_COUNT; p++) {
+        const cv_param_info *info = cv_param_get_info((cv_param)p);
+        static const cv_ftype of_kind[] = {[CV_KIND_REAL] = CV_F_F64,
+                                           [CV_KIND_INT] = CV_F_I64,
+                                           [CV_KIND_BOOL] = CV_F_BOOL,
+                                           [CV_KIND_WORD] = CV_F_STR};
+        cv_layout_add(L, info->name, of_kind[info->kind], CV_WORD_LEN);
+    }
+    cv_layout_add(L, "dev_accuracy", CV_F_F64, 0);
+    cv_layout_add(L, "dev_loss", CV_F_F64, 0);
+    cv_layout_add(L, "train_accuracy", CV_F_F64, 0);
+    cv_layout_add(L, "train_loss", CV_F_F64, 0);
+    cv_layout_add(L, "test_accuracy", CV_F_F64, 0);
+    cv_layout_add(L, "best_epoch", CV_F_I32, 0);
+    cv_layout_add(L, "epochs_done", CV_F_I32, 0);
+    cv_layout_add(L, "seconds", CV_F_F64, 0);
+    cv_layout_add(L, "samples_per_second", CV_F_F64, 0);
+}
+
+/* The fields of /curves, in order. */
+enum { C_TRIAL, C_EPOCH, C_TRAIN_LOSS, C_TRAIN_ACCURACY, C_DEV_LOSS, C_DEV_ACCURACY, C_LR, C_SECONDS };
+
+static void curves_layout(cv_layout *L)
+{
+    memset(L, 0, sizeof *L);
+    cv_layout_add(L, "trial", CV_F_I64, 0);
+    cv_layout_add(L, "epoch", CV_F_I32, 0);
+    cv_layout_add(L, "train_loss", CV_F_F64, 0);
+    cv_layout_add(L, "train_accuracy", CV_F_F64, 0);
+    cv_layout_add(L, "dev_loss", CV_F_F64, 0);
+    cv_layout_add(L, "dev_accuracy", CV_F_F64, 0);
+    cv_layout_add(L, "learning_rate", CV_F_F64, 0);
+    cv_layout_add(L, "seconds", CV_F_F64, 0);
+}
+
+/* /rounds of a new file: round, then lo, hi, values per searched parameter. */
+static int rounds_layout_for_job(cv_layout *L, const cv_job *job)
+{
+    memset(L, 0, sizeof *L);
+    if (cv_layout_add(L, "round", CV_F_I32, 0) < 0)
+        return -1;
+    for (int p = 0; p < CV_P_COUNT; p++) {
+        if (job->params[p].dist == CV_DIST_CONSTANT)
+            continue;
+        const char *name = cv_param_get_info((cv_param)p)->name;
+        char col[64];
+        snprintf(col, sizeof col, "%s_lo", name);
+        if (cv_layout_add(L, col, CV_F_F64, 0) < 0)
+            return -1;
+        snprintf(col, sizeof col, "%s_hi", name);
+        if (cv_layout_add(L, col, CV_F_F64, 0) < 0)
+            return -1;
+        snprintf(col, sizeof col, "%s_values", name);
+        if (cv_layout_add(L, col, CV_F_STR, CV_VALUES_LEN) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* /rounds of an existing file: the layout its type says (the searched
+ * parameters were fixed when the file was created). */
+static int rounds_layout_from_file(cv_layout *L, hid_t ftype)
+{
+    memset(L, 0, sizeof *L);
+    int n = H5Tget_nmembers(ftype);
+    if (n < 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        char *name = H5Tget_member_name(ftype, (unsigned)i);
+        hid_t mt = H5Tget_member_type(ftype, (unsigned)i);
+        int r = -1;
+        if (name != NULL && mt >= 0) {
+            H5T_class_t cls = H5Tget_class(mt);
+            if (cls == H5T_INTEGER)
+                r = cv_layout_add(L, name, CV_F_I32, 0);
+            else if (cls == H5T_FLOAT)
+                r = cv_layout_add(L, name, CV_F_F64, 0);
+            else if (cls == H5T_STRING)
+                r = cv_layout_add(L, name, CV_F_STR, H5Tget_size(mt));
+        }
+        if (H5free_memory(name) < 0 || cv_h5_close(&mt) < 0 || r < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- creating and opening ------------------------------------------------- */
+
+/* Creates one empty table with layout L. */
+static int create_table(cv_store *s, const char *name, const cv_layout *L, hsize_t chunk,
+                        hid_t *dset, cv_error *err)
+{
+    hid_t ft = cv_layout_file_type(L);
+    if (ft < 0)
+        return cv_h5_fail(err, CV_ERR_RUNTIME, "%s: cannot build the type of /%s", s->path, name);
+    *dset = cv_h5_create_table(s->file, name, ft, chunk);
+    if (*dset < 0) {
+        int rc = cv_h5_fail(err, CV_ERR_IO, "%s: cannot create /%s", s->path, name);
+        H5Tclose(ft);
+        return rc;
+    }
+    if (H5Tclose(ft) < 0)
+        return cv_h5_fail(err, CV_ERR_RUNTIME, "%s: cannot release the type of /%s", s->path,
+                          name);
+    return 0;
+}
+
+int cv_store_create_tables(cv_store *s, const cv_job *job, cv_error *err)
+{
+    cv_layout L;
+    int rc;
+    trials_layout(&L);
+    if ((rc = create_table(s, CV_TRIALS, &L, CV_TRIALS_CHUNK, &s->trials, err)) < 0)
+        return rc;
+    curves_layout(&L);
+    if ((rc = create_table(s, CV_CURVES, &L, CV_CURVES_CHUNK, &s->curves, err)) < 0)
+        return rc;
+    if (rounds_layout_for_job(&L, job) < 0)
+        return cv_fail(err, CV_ERR_RUNTIME, "%s: /rounds: too many columns", s->path);
+    return create_table(s, CV_ROUNDS, &L, CV_ROUNDS_CHUNK, &s->rounds, err);
+}
+
+/* Opens table name; required tables missing are an error, others stay closed. */
+static int open_table(cv_store *s, const char *name, bool required, hid_t *dset, cv_error *err)
+{
+    htri_t exists = H5Lexists(s->file, name, H5P_DEFAULT);
+    if (exists < 0)
+        return cv_h5_fail(err, CV_ERR_INPUT, "%s: cannot look up /%s", s->path, name);
+    if (exists == 0) {
+        if (!required)
+            return 0;
+        return cv_fail(err, CV_ERR_INPUT,
+                       "%s: no dataset /%s: not a complete caviar results file", s->path, name);
+    }
+    *dset = H5Dopen2(s->file, name, H5P_DEFAULT);
+    if (*dset < 0)
+        return cv_h5_fail(err, CV_ERR_INPUT, "%s: cannot open /%s as a dataset", s->path, name);
+    if (cv_h5_rows(*dset) < 0)
+        return cv_fail(err, CV_ERR_INPUT, "%s: /%s is not a one-dimensional table", s->path,
+                       name);
+    return 0;
+}
+
+int cv_store_open_tables(cv_store *s, cv_error *err)
+{
+    int rc;
+    if ((rc = open_table(s, CV_TRIALS, true, &s->trials, err)) < 0 ||
+        (rc = open_table(s, CV_CURVES, true, &s->curves, err)) < 0 ||
+        (rc = open_table(s, CV_ROUNDS, false, &s->rounds, err)) < 0)
+        return rc;
+    return 0;
+}
+
+/* ---- rows <-> records ------------------------------------------------------- */
+
+void cv_trial_row_fill(cv_trial_row *row, const cv_config *cfg, const cv_trial_result *res,
+                       int first_epoch)
+{
+    row->status = res->status;
+    row->config = *cfg;
+    row->dev_accuracy = res->dev_accuracy;
+    row->dev_loss = res->dev_loss;
+    row->train_accuracy = res->train_accuracy;
+    row->train_loss = res->train_loss;
+    row->test_accuracy = NAN;
+    /* res->best_epoch is 0-based and already counts first_epoch */
+    row->best_epoch = res->best_epoch >= 0 ? res->best_epoch + 1 : 0;
+    row->epochs_done = first_epoch + res->epochs_done;
+    row->seconds = res->seconds;
+    row->samples_per_second = res->samples_per_second;
+}
+
+void cv_curve_row_fill(cv_curve_row *row, int64_t trial, const cv_epoch_stats *e)
+{
+    *row = (cv_curve_row){.trial = trial,
+                          .epoch = e->epoch + 1,
+                          .train_loss = e->train_loss,
+                          .train_accuracy = e->train_accuracy,
+                          .dev_loss = e->dev_loss,
+                          .dev_accuracy = e->dev_accuracy,
+                          .learning_rate = e->learning_rate,
+                          .seconds = e->seconds};
+}
+
+static void trial_pack(void *rec, const cv_layout *L, const cv_trial_row *r)
+{
+    memset(rec, 0, L->size);
+    cv_rec_put_i64(rec, L, T_TRIAL, r->trial);
+    cv_rec_put_i32(rec, L, T_ROUND, r->round);
+    cv_rec_put_str(rec, L, T_STATUS, cv_trial_status_name(r->status));
+    cv_rec_put_i32(rec, L, T_WORKER, r->worker);
+    cv_rec_put_u64(rec, L, T_SEED, r->seed);
+    cv_rec_put_i64(rec, L, T_PARENT, r->parent);
+    for (int p = 0; p < CV_P_COUNT; p++) {
+        const cv_param_info *info = cv_param_get_info((cv_param)p);
+        double v = cv_config_get(&r->config, (cv_param)p);
+        int i = T_PARAMS + p;
+        switch (info->kind) {
+        case CV_KIND_REAL:
+            cv_rec_put_f64(rec, L, i, v);
+            break;
+        case CV_KIND_INT:
+            cv_rec_put_i64(rec, L, i, (int64_t)v);
+            break;
+        case CV_KIND_BOOL:
+            cv_rec_put_bool(rec, L, i, v != 0.0);
+            break;
+        case CV_KIND_WORD:
+            cv_rec_put_str(rec, L, i, v >= 0 && v < info->n_words ? info->words[(int)v] : "?");
+            break;
+        }
+    }
+    cv_rec_put_f64(rec, L, T_DEV_ACCURACY, r->dev_accuracy);
+    cv_rec_put_f64(rec, L, T_DEV_LOSS, r->dev_loss);
+    cv_rec_put_f64(rec, L, T_TRAIN_ACCURACY, r->train_accuracy);
+    cv_rec_put_f64(rec, L, T_TRAIN_LOSS, r->train_loss);
+    cv_rec_put_f64(rec, L, T_TEST_ACCURACY, r->test_accuracy);
+    cv_rec_put_i32(rec, L, T_BEST_EPOCH, r->best_epoch);
+    cv_rec_put_i32(rec, L, T_EPOCHS_DONE, r->epochs_done);
+    cv_rec_put_f64(rec, L, T_SECONDS, r->seconds);
+    cv_rec_put_f64(rec, L, T_SAMPLES_PER_SECOND, r->samples_per_second);
+}
+
+/* Unpacks row k; words and values must be valid (the row rebuilds configurations). */
+static int trial_unpack(cv_trial_row *r, const void *rec, const cv_layout *L, const char *path,
+                        int64_t k, cv_error *err)
+{
+    char word[CV_WORD_LEN + 1];
+    memset(r, 0, sizeof *r);
+    r->trial = cv_rec_get_i64(rec, L, T_TRIAL);
+    r->round = cv_rec_get_i32(rec, L, T_ROUND);
+    cv_rec_get_str(rec, L, T_STATUS, word, sizeof word);
+    int st = -1;
+    for (int i = CV_TRIAL_DONE; i <= CV_TRIAL_INTERRUPTED; i++)
+        if (strcmp(word, cv_trial_status_name((cv_trial_status)i)) == 0)
+            st = i;
+    if (st < 0)
+        return cv_fail(err, CV_ERR_INPUT,
+                       "%s: /trials row %lld: status '%s': expected done, diverged, failed or "
+                       "interrupted",
+                       path, (long long)k, word);
+    r->status = (cv_trial_status)st;
+    r->worker = cv_rec_get_i32(rec, L, T_WORKER);
+    r->seed = cv_rec_get_u64(rec, L, T_SEED);
+    r->parent = cv_rec_get_i64(rec, L, T_PARENT);
+    for (int p = 0; p < CV_P_COUNT; p++) {
+        const cv_param_info *info = cv_param_get_info((cv_param)p);
+        int i = T_PARAMS + p;
+        double v = NAN;
+        switch (info->kind) {
+        case CV_KIND_REAL:
+            v = cv_rec_get_f64(rec, L, i);
+            break;
+        case CV_KIND_INT:
+            v = (double)cv_rec_get_i64(rec, L, i);
+            break;
+        case CV_KIND_BOOL:
+            v = cv_rec_get_bool(rec, L, i) ? 1.0 : 0.0;
+            break;
+        case CV_KIND_WORD:
+            cv_rec_get_str(rec, L, i, word, sizeof word);
+            for (int w = 0; w < info->n_words; w++)
+                if (strcmp(word, info->words[w]) == 0)
+                    v = w;
+            if (isnan(v))
+                return cv_fail(err, CV_ERR_INPUT, "%s: /trials row %lld: %s '%s' is not one of "
+                                                  "the words caviar knows",
+                               path, (long long)k, info->name, word);
+            break;
+        }
+        char why[160];
+        if (cv_param_check((cv_param)p, v, why, sizeof why) != 0)
+            return cv_fail(err, CV_ERR_INPUT, "%s: /trials row %lld: %s", path, (long long)k,
+                           why);
+        cv_config_set(&r->config, (cv_param)p, v);
+    }
+    r->dev_accuracy = cv_rec_get_f64(rec, L, T_DEV_ACCURACY);
+    r->dev_loss = cv_rec_get_f64(rec, L, T_DEV_LOSS);
+    r->train_accuracy = cv_rec_get_f64(rec, L, T_TRAIN_ACCURACY);
+    r->train_loss = cv_rec_get_f64(rec, L, T_TRAIN_LOSS);
+    r->test_accuracy = cv_rec_get_f64(rec, L, T_TEST_ACCURACY);
+    r->best_epoch = cv_rec_get_i32(rec, L, T_BEST_EPOCH);
+    r->epochs_done = cv_rec_get_i32(rec, L, T_EPOCHS_DONE);
+    r->seconds = cv_rec_get_f64(rec, L, T_SECONDS);
+    r->samples_per_second = cv_rec_get_f64(rec, L, T_SAMPLES_PER_SECOND);
+    return 0;
+}
+
+static void curve_pack(void *rec, const cv_layout *L, const cv_curve_row *r)
+{
+    memset(rec, 0, L->size);
+    cv_rec_put_i64(rec, L, C_TRIAL, r->trial);
+    cv_rec_put_i32(rec, L, C_EPOCH, r->epoch);
+    cv_rec_put_f64(rec, L, C_TRAIN_LOSS, r->train_loss);
+    cv_rec_put_f64(rec, L, C_TRAIN_ACCURACY, r->train_accuracy);
+    cv_rec_put_f64(rec, L, C_DEV_LOSS, r->dev_loss);
+    cv_rec_put_f64(rec, L, C_DEV_ACCURACY, r->dev_accuracy);
+    cv_rec_put_f64(rec, L, C_LR, r->learning_rate);
+    cv_rec_put_f64(rec, L, C_SECONDS, r->seconds);
+}
+
+static void curve_unpack(cv_curve_row *r, const void *rec, const cv_layout *L)
+{
+    memset(r, 0, sizeof *r);
+    r->trial = cv_rec_get_i64(rec, L, C_TRIAL);
+    r->epoch = cv_rec_get_i32(rec, L, C_EPOCH);
+    r->train_loss = cv_rec_get_f64(rec, L, C_TRAIN_LOSS);
+    r->train_accuracy = cv_rec_get_f64(rec, L, C_TRAIN_ACCURACY);
+    r->dev_loss = cv_rec_get_f64(rec, L, C_DEV_LOSS);
+    r->dev_accuracy = cv_rec_get_f64(rec, L, C_DEV_ACCURACY);
+    r->learning_rate = cv_rec_get_f64(rec, L, C_LR);
+    r->seconds = cv_rec_get_f64(rec, L, C_SECONDS);
+}
+
+/* ---- appending ---------------------------------------------------------------- */
+
+/* Packs n rows with pack into records of layout L and appends them. */
+static int append_rows(cv_store *s, hid_t dset, const char *name, const cv_layout *L,
+                       const void *rows, size_t row_size, int64_t n,
+                       void (*pack)(void *, const cv_layout *, const void *), cv_error *err)
+{
+    if (!s->writable)
+        return cv_fail(err, CV_ERR_RUNTIME, "%s: opened read-only: cannot append to /%s", s->path,
+                       name);
+    if (dset < 0)
+        return cv_fail(err, CV_ERR_INPUT, "%s: no table /%s to append to", s->path, name);
+    if (n <= 0)
+        return 0;
+    int ret = 0;
+    hid_t mt = H5I_INVALID_HID;
+    char *recs = malloc((size_t)n * L->size);
+    if (recs == NULL)
+        return cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for %lld rows of /%s", s->path,
+                       (long long)n, name);
+    for (int64_t i = 0; i < n; i++)
+        pack(recs + (size_t)i * L->size, L, (const char *)rows + (size_t)i * row_size);
+    if ((mt = cv_layout_mem_type(L)) < 0) {
+        ret = cv_h5_fail(err, CV_ERR_RUNTIME, "%s: cannot build the type of /%s", s->path, name);
+        goto done;
+    }
+    if (cv_h5_append(dset, mt, recs, (hsize_t)n) < 0) {
+        ret = cv_h5_fail(err, CV_ERR_IO, "%s: cannot append %lld row%s to /%s", s->path,
+                         (long long)n, n == 1 ? "" : "s", name);
+        goto done;
+    }
+done:
+    if (cv_h5_close(&mt) < 0 && ret == 0)
+        ret = cv_h5_fail(err, CV_ERR_RUNTIME, "%s: cannot release the type of /%s", s->path, name);
+    free(recs);
+    return ret;
+}
+
+static void trial_pack_v(void *rec, const cv_layout *L, const void *row)
+{
+    trial_pack(rec, L, row);
+}
+
+static void curve_pack_v(void *rec, const cv_layout *L, const void *row)
+{
+    curve_pack(rec, L, row);
+}
+
+int cv_store_append_trial(cv_store *s, const cv_trial_row *row, cv_error *err)
+{
+    cv_h5_quiet q = cv_h5_quiet_on();
+    cv_layout L;
+    trials_layout(&L);
+    int rc = append_rows(s, s->trials, CV_TRIALS, &L, row, sizeof *row, 1, trial_pack_v, err);
+    cv_h5_quiet_off(&q);
+    return rc;
+}
+
+int cv_store_append_curves(cv_store *s, const cv_curve_row *rows, int64_t n, cv_error *err)
+{
+    cv_h5_quiet q = cv_h5_quiet_on();
+    cv_layout L;
+    curves_layout(&L);
+    int rc = append_rows(s, s->curves, CV_CURVES, &L, rows, sizeof *rows, n, curve_pack_v, err);
+    cv_h5_quiet_off(&q);
+    return rc;
+}
+
+static int rewrite_trials(cv_store *s, const cv_trial_row *rows, int64_t n, cv_error *err)
+{
+    if (!s->writable)
+        return cv_fail(err, CV_ERR_RUNTIME, "%s: opened read-only: cannot rewrite /trials",
+                       s->path);
+    if (s->swmr_write)
+        return cv_fail(err, CV_ERR_RUNTIME,
+                       "%s: /trials cannot be rewritten in SWMR mode (gather the checkpoints "
+                       "first)",
+                       s->path);
+    hsize_t zero[1] = {0};
+    if (H5Dset_extent(s->trials, zero) < 0)
+        return cv_h5_fail(err, CV_ERR_IO, "%s: cannot empty /trials", s->path);
+    cv_layout L;
+    trials_layout(&L);
+    return append_rows(s, s->trials, CV_TRIALS, &L, rows, sizeof *rows, n, trial_pack_v, err);
+}
+
+int cv_store_rewrite_trials(cv_store *s, const cv_trial_row *rows, int64_t n, cv_error *err)
+{
+    cv_h5_quiet q = cv_h5_quiet_on();
+    int rc = rewrite_trials(s, rows, n, err);
+    cv_h5_quiet_off(&q);
+    return rc;
+}
+
+/* Fills a string column with text, cut at the width with "..." at the end. */
+static void put_values(void *rec, const cv_layout *L, int i, const char *text)
+{
+    size_t width = L->f[i].len, n = strlen(text);
+    if (n <= width) {
+        cv_rec_put_str(rec, L, i, text);
+        return;
+    }
+    char cut[CV_VALUES_LEN + 1];
+    size_t keep = width > 3 ? width - 3 : 0;
+    if (keep > CV_VALUES_LEN - 3)
+        keep = CV_VALUES_LEN - 3;
+    memcpy(cut, text, keep);
+    memcpy(cut + keep, "...", 4);
+    cv_rec_put_str(rec, L, i, cut);
+}
+
+static int append_round(cv_store *s, int round, const cv_round_param *params, int n,
+                        cv_error *err)
+{
+    int ret = 0;
+    hid_t ft = H5I_INVALID_HID;
+    char *rec = NULL;
+    cv_layout L;
+    if (s->rounds < 0)
+        return cv_fail(err, CV_ERR_INPUT, "%s: no table /rounds to append to", s->path);
+    if ((ft = H5Dget_type(s->rounds)) < 0) {
+        ret = cv_h5_fail(err, CV_ERR_RUNTIME, "%s: cannot read the type of /rounds", s->path);
+        goto done;
+    }
+    if (rounds_layout_from_file(&L, ft) < 0 || cv_layout_find(&L, "round") != 0) {
+        ret = cv_fail(err, CV_ERR_INPUT, "%s: /rounds: unexpected columns", s->path);
+        goto done;
+    }
+    if ((rec = calloc(1, L.size)) == NULL) {
+        ret = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory", s->path);
+        goto done;
+    }
+    for (int i = 1; i < L.n; i++)
+        if (L.f[i].type == CV_F_F64)
+            cv_rec_put_f64(rec, &L, i, NAN);
+    cv_rec_put_i32(rec, &L, 0, round);
+    for (int k = 0; k < n; k++) {
+        const cv_round_param *p = &params[k];
+        char col[64];
+        snprintf(col, sizeof col, "%s_lo", p->name ? p->name : "");
+        int lo = cv_layout_find(&L, col);
+        snprintf(col, sizeof col, "%s_hi", p->name ? p->name : "");
+        int hi = cv_layout_find(&L, col);
+        snprintf(col, sizeof col, "%s_values", p->name ? p->name : "");
+        int vals = cv_layout_find(&L, col);
+        if (lo < 0 || hi < 0 || vals < 0) {
+            ret = cv_fail(err, CV_ERR_INPUT,
+                          "%s: /rounds: '%s' is not a parameter the job searches (it has no "
+                          "%s_lo, %s_hi, %s_values columns)",
+                          s->path, p->name ? p->name : "(null)", p->name ? p->name : "",
+                          p->name ? p->name : "", p->name ? p->name : "");
+            goto done;
+        }
+        cv_rec_put_f64(rec, &L, lo, p->lo);
+        cv_rec_put_f64(rec, &L, hi, p->hi);
+        put_values(rec, &L, vals, p->values ? p->values : "");
+    }
+    {
+        hid_t mt = cv_layout_mem_type(&L);
+        if (mt < 0) {
+            ret = cv_h5_fail(err, CV_ERR_RUNTIME, "%s: cannot build the type of /rounds", s->path);
+            goto done;
+        }
+        if (cv_h5_append(s->rounds, mt, rec, 1) < 0)
+            ret = cv_h5_fail(err, CV_ERR_IO, "%s: cannot append round %d to /rounds", s->path,
+                             round);
+        if (cv_h5_close(&mt) < 0 && ret == 0)
+            ret = cv_h5_fail(err, CV_ERR_RUNTIME, "%s: cannot release the type of /rounds",
+                             s->path);
+    }
+done:
+    cv_h5_close(&ft);
+    free(rec);
+    return ret;
+}
+
+int cv_store_append_round(cv_store *s, int round, const cv_round_param *params, int n,
+                          cv_error *err)
+{
+    if (!s->writable)
+        return cv_fail(err, CV_ERR_RUNTIME, "%s: opened read-only: cannot append to /rounds",
+                       s->path);
+    cv_h5_quiet q = cv_h5_quiet_on();
+    int rc = append_round(s, round, params, n, err);
+    cv_h5_quiet_off(&q);
+    return rc;
+}
+
+/* ---- reading -------------------------------------------------------------------- */
+
+/* Reads every record of table name into a fresh buffer, checking first that
+ * the file's type has every field of L. */
+static int read_records(cv_store *s, hid_t dset, const char *name, const cv_layout *L,
+                        char **recs, int64_t *n, cv_error *err)
+{
+    int ret = 0;
+    hid_t ft = H5I_INVALID_HID, mt = H5I_INVALID_HID;
+    *recs = NULL;
+    *n = 0;
+    if (dset < 0)
+        return cv_fail(err, CV_ERR_INPUT, "%s: no table /%s", s->path, name);
+    if ((ft = H5Dget_type(dset)) < 0 || H5Tget_class(ft) != H5T_COMPOUND) {
+        ret = cv_h5_fail(err, CV_ERR_INPUT, "%s: /%s is not a table of records", s->path, name);
+        goto done;
+    }
+    for (int i = 0; i < L->n; i++) {
+        if (H5Tget_member_index(ft, L->f[i].name) < 0) {
+            ret = cv_fail(err, CV_ERR_INPUT,
+                          "%s: /%s has no field '%s' (written by another version of caviar?)",
+                          s->path, name, L->f[i].name);
+            goto done;
+        }
+    }
+    int64_t rows = cv_h5_rows(dset);
+    if (rows < 0) {
+        ret = cv_h5_fail(err, CV_ERR_INPUT, "%s: cannot read the size of /%s", s->path, name);
+        goto done;
+    }
+    if (rows == 0)
+        goto done;
+    if ((*recs = malloc((size_t)rows * L->size)) == NULL) {
+        ret = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for %lld rows of /%s", s->path,
+                      (long long)rows, name);
+        goto done;
+    }
+    if ((mt = cv_layout_mem_type(L)) < 0) {
+        ret = cv_h5_fail(err, CV_ERR_RUNTIME, "%s: cannot build the type of /%s", s->path, name);
+        goto done;
+    }
+    if (H5Dread(dset, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, *recs) < 0) {
+        ret = cv_h5_fail(err, CV_ERR_INPUT, "%s: cannot read /%s", s->path, name);
+        goto done;
+    }
+    *n = rows;
+done:
+    cv_h5_close(&mt);
+    cv_h5_close(&ft);
+    if (ret < 0) {
+        free(*recs);
+        *recs = NULL;
+        *n = 0;
+    }
+    return ret;
+}
+
+int cv_store_read_trials(cv_store *s, cv_trial_row **rows, int64_t *n, cv_error *err)
+{
+    cv_h5_quiet q = cv_h5_quiet_on();
+    cv_layout L;
+    char *recs = NULL;
+    cv_trial_row *out = NULL;
+    int64_t count = 0;
+    trials_layout(&L);
+    int ret = read_records(s, s->trials, CV_TRIALS, &L, &recs, &count, err);
+    if (ret == 0 && count > 0) {
+        out = malloc((size_t)count * sizeof *out);
+        if (out == NULL)
+            ret = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for %lld trials", s->path,
+                          (long long)count);
+        for (int64_t i = 0; ret == 0 && i < count; i++)
+            ret = trial_unpack(&out[i], recs + (size_t)i * L.size, &L, s->path, i, err);
+    }
+    free(recs);
+    if (ret < 0) {
+        free(out);
+        out = NULL;
+        count = 0;
+    }
+    *rows = out;
+    *n = count;
+    cv_h5_quiet_off(&q);
+    return ret;
+}
+
+int cv_store_read_curves(cv_store *s, cv_curve_row **rows, int64_t *n, cv_error *err)
+{
+    cv_h5_quiet q = cv_h5_quiet_on();
+    cv_layout L;
+    char *recs = NULL;
+    cv_curve_row *out = NULL;
+    int64_t count = 0;
+    curves_layout(&L);
+    int ret = read_records(s, s->curves, CV_CURVES, &L, &recs, &count, err);
+    if (ret == 0 && count > 0) {
+        out = malloc((size_t)count * sizeof *out);
+        if (out == NULL)
+            ret = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for %lld curve rows", s->path,
+                          (long long)count);
+        for (int64_t i = 0; ret == 0 && i < count; i++)
+            curve_unpack(&out[i], recs + (size_t)i * L.size, &L);
+    }
+    free(recs);
+    if (ret < 0) {
+        free(out);
+        out = NULL;
+        count = 0;
+    }
+    *rows = out;
+    *n = count;
+    cv_h5_quiet_off(&q);
+    return ret;
+}
+
+int cv_store_round_count(cv_store *s, int64_t *n, cv_error *err)
+{
+    *n = 0;
+    if (s->rounds < 0)
+        return 0;
+    cv_h5_quiet q = cv_h5_quiet_on();
+    int64_t rows = cv_h5_rows(s->rounds);
+    int ret = rows < 0 ? cv_h5_fail(err, CV_ERR_INPUT, "%s: cannot read the size of /rounds",
+                                    s->path)
+                       : 0;
+    if (rows >= 0)
+        *n = rows;
+    cv_h5_quiet_off(&q);
+    return ret;
+}
+
+int cv_store_refresh(cv_store *s, cv_error *err)
+{
+    if (!s->swmr_read)
+        return 0;
+    cv_h5_quiet q = cv_h5_quiet_on();
+    int ret = 0;
+    hid_t tables[3] = {s->trials, s->curves, s->rounds};
+    static const char *const names[3] = {CV_TRIALS, CV_CURVES, CV_ROUNDS};
+    for (int i = 0; i < 3 && ret == 0; i++)
+        if (tables[i] >= 0 && H5Drefresh(tables[i]) < 0)
+            ret = cv_h5_fail(err, CV_ERR_INPUT, "%s: cannot refresh /%s", s->path, names[i]);
+    cv_h5_quiet_off(&q);
+    return ret;
+}
