@@ -8,5 +8,7 @@ int cv_cmd_train(int argc, char **argv);
 int cv_cmd_predict(int argc, char **argv);
 int cv_cmd_validate(int argc, char **argv);
 int cv_cmd_sample(int argc, char **argv);
+int cv_cmd_run(int argc, char **argv);
+int cv_cmd_resume(int argc, char **argv);
 
 #endif

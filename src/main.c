@@ -12,6 +12,12 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"run", cv_cmd_run,
+     "run JOB.yaml [-o RESULTS.h5] [--time-limit SECONDS] [--threads-per-worker N] [--force]\n"
+     "                                                              a study, under mpirun (1 rank: sequential)"},
+    {"resume", cv_cmd_resume,
+     "resume RESULTS.h5 [--time-limit SECONDS] [--threads-per-worker N]\n"
+     "                                                              finish an interrupted study"},
     {"train", cv_cmd_train,
      "train JOB.yaml [--set NAME=VALUE]... [--threads N]   train one configuration (panda mode)\n"
      "         [-o RESULTS.h5 [--force]]                            ... into a results file\n"

@@ -193,6 +193,10 @@ int cv_store_append_round(cv_store *s, int round, const cv_round_param *params, 
  * call it after cv_store_gather_checkpoints. */
 int cv_store_rewrite_trials(cv_store *s, const cv_trial_row *rows, int64_t n, cv_error *err);
 
+/* The same for /curves (a resumed study's final curves: a re-run trial's
+ * points replace those of its interrupted attempt). */
+int cv_store_rewrite_curves(cv_store *s, const cv_curve_row *rows, int64_t n, cv_error *err);
+
 /* Reads every row of /trials or /curves into a fresh array (*rows, free()
  * it; NULL when *n is 0). A SWMR reader sees the rows flushed so far. */
 int cv_store_read_trials(cv_store *s, cv_trial_row **rows, int64_t *n, cv_error *err);

@@ -427,28 +427,40 @@ int cv_store_append_curves(cv_store *s, const cv_curve_row *rows, int64_t n, cv_
     return rc;
 }
 
-static int rewrite_trials(cv_store *s, const cv_trial_row *rows, int64_t n, cv_error *err)
+/* Empties the table dset (name) and writes rows[0..n) into it. */
+static int rewrite_rows(cv_store *s, hid_t dset, const char *name, const cv_layout *L,
+                        const void *rows, size_t row_size, int64_t n,
+                        void (*pack)(void *, const cv_layout *, const void *), cv_error *err)
 {
     if (!s->writable)
-        return cv_fail(err, CV_ERR_RUNTIME, "%s: opened read-only: cannot rewrite /trials",
-                       s->path);
+        return cv_fail(err, CV_ERR_RUNTIME, "%s: opened read-only: cannot rewrite %s", s->path,
+                       name);
     if (s->swmr_write)
         return cv_fail(err, CV_ERR_RUNTIME,
-                       "%s: /trials cannot be rewritten in SWMR mode (gather the checkpoints "
-                       "first)",
-                       s->path);
+                       "%s: %s cannot be rewritten in SWMR mode (gather the checkpoints first)",
+                       s->path, name);
     hsize_t zero[1] = {0};
-    if (H5Dset_extent(s->trials, zero) < 0)
-        return cv_h5_fail(err, CV_ERR_IO, "%s: cannot empty /trials", s->path);
-    cv_layout L;
-    trials_layout(&L);
-    return append_rows(s, s->trials, CV_TRIALS, &L, rows, sizeof *rows, n, trial_pack_v, err);
+    if (H5Dset_extent(dset, zero) < 0)
+        return cv_h5_fail(err, CV_ERR_IO, "%s: cannot empty %s", s->path, name);
+    return append_rows(s, dset, name, L, rows, row_size, n, pack, err);
 }
 
 int cv_store_rewrite_trials(cv_store *s, const cv_trial_row *rows, int64_t n, cv_error *err)
 {
     cv_h5_quiet q = cv_h5_quiet_on();
-    int rc = rewrite_trials(s, rows, n, err);
+    cv_layout L;
+    trials_layout(&L);
+    int rc = rewrite_rows(s, s->trials, CV_TRIALS, &L, rows, sizeof *rows, n, trial_pack_v, err);
+    cv_h5_quiet_off(&q);
+    return rc;
+}
+
+int cv_store_rewrite_curves(cv_store *s, const cv_curve_row *rows, int64_t n, cv_error *err)
+{
+    cv_h5_quiet q = cv_h5_quiet_on();
+    cv_layout L;
+    curves_layout(&L);
+    int rc = rewrite_rows(s, s->curves, CV_CURVES, &L, rows, sizeof *rows, n, curve_pack_v, err);
     cv_h5_quiet_off(&q);
     return rc;
 }
