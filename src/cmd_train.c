@@ -23,9 +23,6 @@
 #include "caviar/train.h"
 #include "commands.h"
 
-/* The smallest chunk the network evaluates dev and test sets in. */
-#define EVAL_BATCH 1024
-
 static const char train_usage[] =
     "usage: caviar train JOB.yaml [--set NAME=VALUE]... [--threads N] [-o RESULTS.h5 [--force]]\n"
     "       caviar train --from RESULTS.h5 --trial N|best [--set NAME=VALUE]... [-o OUT.h5]\n"
@@ -369,8 +366,7 @@ static int train_from(const train_args *a)
     int64_t next = max_trial(rows, n_rows);
     next = (next > parent ? next : parent) + 1;
 
-    int max_batch = cfg.batch_size > EVAL_BATCH ? cfg.batch_size : EVAL_BATCH;
-    net = cv_nn_create(&cfg, info.inputs, info.classes, max_batch, &err);
+    net = cv_nn_create(&cfg, info.inputs, info.classes, cv_train_max_batch(&cfg), &err);
     if (net == NULL) {
         rc = err.code;
         goto done;
@@ -558,8 +554,7 @@ int cv_cmd_train(int argc, char **argv)
     print_config(&cfg);
 
     cv_blas_set_threads(args.threads);
-    int max_batch = cfg.batch_size > EVAL_BATCH ? cfg.batch_size : EVAL_BATCH;
-    net = cv_nn_create(&cfg, data.d, data.classes, max_batch, &err);
+    net = cv_nn_create(&cfg, data.d, data.classes, cv_train_max_batch(&cfg), &err);
     if (net == NULL) {
         rc = err.code;
         goto done;

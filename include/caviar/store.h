@@ -180,6 +180,7 @@ void cv_store_data_free(cv_store_data *d);
 
 /* Appends one trial row / n curve rows and flushes them. */
 int cv_store_append_trial(cv_store *s, const cv_trial_row *row, cv_error *err);
+int cv_store_append_trials(cv_store *s, const cv_trial_row *rows, int64_t n, cv_error *err);
 int cv_store_append_curves(cv_store *s, const cv_curve_row *rows, int64_t n, cv_error *err);
 
 /* Appends round's region: n parameters (each named among those the job

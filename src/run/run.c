@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -88,6 +89,15 @@ static double now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* CPU seconds this process has used. */
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+           (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
 }
 
 static void nap(void)
@@ -292,6 +302,8 @@ typedef struct master {
 
     /* progress */
     double t_start;
+    double t_first, t_last; /* the first dispatch and the last result of this run */
+    double cpu_first;       /* the master's CPU seconds at the first dispatch */
     int64_t finished, finished_before, running, diverged, failed;
     int64_t best; /* trial id of the best so far, -1 */
     double busy_seconds, trial_seconds_sum;
@@ -355,9 +367,8 @@ static int flush_rows(master *m, cv_error *err)
     if (m->n_curves > 0 && (rc = cv_store_append_curves(m->store, m->curves, m->n_curves, err)))
         return rc;
     m->n_curves = 0;
-    for (int64_t i = 0; i < m->n_rows; i++)
-        if ((rc = cv_store_append_trial(m->store, &m->rows[i], err)) != 0)
-            return rc;
+    if (m->n_rows > 0 && (rc = cv_store_append_trials(m->store, m->rows, m->n_rows, err)))
+        return rc;
     m->n_rows = 0;
     return 0;
 }
@@ -463,6 +474,7 @@ static int finish_trial(master *m, int64_t id, int worker, const cv_trial_result
     if (t->state != FINISHED)
         return 0;
     m->finished++;
+    m->t_last = now();
     m->diverged += res->status == CV_TRIAL_DIVERGED;
     m->failed += res->status == CV_TRIAL_FAILED;
     m->busy_seconds += res->seconds;
@@ -618,6 +630,8 @@ static int begin_stop(master *m, const char *reason, bool interrupt, cv_error *e
 
 static void dispatch(master *m, int64_t id, int rank)
 {
+    if (m->t_first == 0)
+        m->t_first = now(), m->cpu_first = cpu_seconds();
     trial *t = &m->trials[id];
     work_msg w = {.trial = id, .round = (int32_t)(id / m->T), .seed = t->seed};
     config_to_params(&t->cfg, w.params);
@@ -632,6 +646,8 @@ static void dispatch(master *m, int64_t id, int rank)
 /* Trains one trial on the master itself (a single-rank study). */
 static int run_local(master *m, int64_t id, cv_error *err)
 {
+    if (m->t_first == 0)
+        m->t_first = now(), m->cpu_first = cpu_seconds();
     trial *t = &m->trials[id];
     t->state = RUNNING;
     t->started = now();
@@ -1051,17 +1067,25 @@ static int master_run(master *m, cv_error *err)
     bool complete = !m->stopping;
     if (m->opts->progress != NULL) {
         char el[32];
-        format_duration(el, sizeof el, now() - m->t_start);
         double wall = now() - m->t_start;
+        format_duration(el, sizeof el, wall);
         int workers = m->size > 1 ? m->size - 1 : 1;
+        /* throughput over the training phase: first dispatch to last result */
+        int64_t ran = m->finished - m->finished_before;
+        double span = m->t_last - m->t_first;
         fprintf(m->opts->progress,
                 "%s: %lld of %lld trials finished (%lld diverged, %lld failed) in %s; "
-                "worker utilization %.0f%%%s%s\n",
+                "%.3f trials/s; worker utilization %.0f%%",
                 complete ? "study complete" : "study stopped", (long long)m->finished,
                 (long long)m->n, (long long)m->diverged, (long long)m->failed, el,
-                wall > 0 ? 100.0 * m->busy_seconds / (workers * wall) : 0.0,
-                complete ? "" : "; resume with: caviar resume ",
-                complete ? "" : m->opts->results_path);
+                ran > 0 && span > 0 ? (double)ran / span : 0.0,
+                wall > 0 ? 100.0 * m->busy_seconds / (workers * wall) : 0.0);
+        if (m->size > 1 && span > 0) /* the master's own CPU while workers train */
+            fprintf(m->opts->progress, "; master CPU %.1f%% of a core",
+                    100.0 * (cpu_seconds() - m->cpu_first) / span);
+        if (!complete)
+            fprintf(m->opts->progress, "; resume with: caviar resume %s", m->opts->results_path);
+        fputc('\n', m->opts->progress);
     }
     return finish_study(m, complete, err);
 }

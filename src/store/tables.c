@@ -407,14 +407,19 @@ static void curve_pack_v(void *rec, const cv_layout *L, const void *row)
     curve_pack(rec, L, row);
 }
 
-int cv_store_append_trial(cv_store *s, const cv_trial_row *row, cv_error *err)
+int cv_store_append_trials(cv_store *s, const cv_trial_row *rows, int64_t n, cv_error *err)
 {
     cv_h5_quiet q = cv_h5_quiet_on();
     cv_layout L;
     trials_layout(&L);
-    int rc = append_rows(s, s->trials, CV_TRIALS, &L, row, sizeof *row, 1, trial_pack_v, err);
+    int rc = append_rows(s, s->trials, CV_TRIALS, &L, rows, sizeof *rows, n, trial_pack_v, err);
     cv_h5_quiet_off(&q);
     return rc;
+}
+
+int cv_store_append_trial(cv_store *s, const cv_trial_row *row, cv_error *err)
+{
+    return cv_store_append_trials(s, row, 1, err);
 }
 
 int cv_store_append_curves(cv_store *s, const cv_curve_row *rows, int64_t n, cv_error *err)
