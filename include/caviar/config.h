@@ -120,6 +120,11 @@ int cv_config_check(const cv_config *c, char *why, size_t why_size);
  * range-checked. */
 int cv_param_parse(cv_param p, const char *text, double *out, char *why, size_t why_size);
 
+/* Parses a decimal number as YAML writes one ("1e-3", "1.0e-4", ".5", "-2"):
+ * no hex, NaN or infinity, no surrounding space, nothing left over, nothing
+ * beyond a double's range. Returns 0 with *out set, or -1. */
+int cv_parse_number(const char *text, double *out);
+
 /* Writes v as it reads in a job file ("0.001", "256", "true", "adam").
  * Returns the length snprintf would have written. */
 int cv_param_format(cv_param p, double v, char *buf, size_t size);

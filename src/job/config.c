@@ -310,7 +310,7 @@ static bool same_word_nocase(const char *a, const char *b)
  * fraction and exponent ("1e-3", "1.0e-4", ".5", "-2"). Hex floats, NaN,
  * infinities and leading or trailing space are refused, as is anything that
  * does not fit a double. Returns 0 or -1. */
-static int parse_number(const char *text, double *out)
+int cv_parse_number(const char *text, double *out)
 {
     const char *s = text;
     if (*s == '+' || *s == '-')
@@ -350,13 +350,13 @@ int cv_param_parse(cv_param p, const char *text, double *out, char *why, size_t 
 
     switch (info->kind) {
     case CV_KIND_REAL:
-        if (parse_number(text, &v) != 0) {
+        if (cv_parse_number(text, &v) != 0) {
             snprintf(why, why_size, "%s must be a finite number (got '%s')", info->name, got);
             return -1;
         }
         break;
     case CV_KIND_INT:
-        if (parse_number(text, &v) != 0)
+        if (cv_parse_number(text, &v) != 0)
             v = NAN; /* reported below with the range */
         break;
     case CV_KIND_BOOL:

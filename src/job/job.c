@@ -328,31 +328,6 @@ error:
 
 /* ---- small value parsers ----------------------------------------------- */
 
-/* A decimal number as in YAML ("1e-3", "1.0e-4", ".5", "-2"): no hex, no
- * NaN or infinity, no surrounding space, nothing left over. */
-static int parse_number(const char *text, double *out)
-{
-    const char *s = text;
-    if (*s == '+' || *s == '-')
-        s++;
-    bool digit = false;
-    for (const char *q = s; *q != '\0'; q++) {
-        if (isdigit((unsigned char)*q))
-            digit = true;
-        else if (strchr(".eE+-", *q) == NULL)
-            return -1;
-    }
-    if (!digit || !(isdigit((unsigned char)*s) || *s == '.'))
-        return -1;
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v))
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* The scalar text of nd, or NULL (after failing with "WHAT must be
  * EXPECTED (got a mapping)") when nd is not a non-null scalar. */
 static const char *scalar(parse *P, const node *nd, const char *what, const char *expected)
@@ -372,7 +347,7 @@ static int parse_int(parse *P, const node *nd, const char *what, int lo, int hi,
     if (s == NULL)
         return CV_ERR_INPUT;
     double v;
-    if (parse_number(s, &v) != 0 || v != floor(v) || v < lo || v > hi) {
+    if (cv_parse_number(s, &v) != 0 || v != floor(v) || v < lo || v > hi) {
         quote(s, got, sizeof got);
         return fail_at(P, nd->pos, "%s must be %s (got '%s')", what, expected, got);
     }
@@ -534,7 +509,7 @@ static int parse_data(parse *P, const node *nd)
         char got[64];
         if (s == NULL)
             return CV_ERR_INPUT;
-        bool ok = parse_number(s, &v) == 0 &&
+        bool ok = cv_parse_number(s, &v) == 0 &&
                   ((v > 0 && v < 1) || (v >= 1 && v <= INT_MAX && v == floor(v)));
         if (!ok) {
             quote(s, got, sizeof got);
@@ -608,7 +583,7 @@ static int parse_search(parse *P, const node *nd)
         char got[64];
         if (s == NULL)
             return CV_ERR_INPUT;
-        if (parse_number(s, &v) != 0 || !(v > 0 && v <= 1)) {
+        if (cv_parse_number(s, &v) != 0 || !(v > 0 && v <= 1)) {
             quote(s, got, sizeof got);
             return fail_at(P, vals[3]->pos, "search.keep must be a number in (0, 1] (got '%s')",
                            got);
@@ -645,7 +620,7 @@ static int parse_keep(parse *P, const node *nd, const char *what, int *out)
         *out = CV_CHECKPOINTS_ALL;
         return 0;
     }
-    if (parse_number(s, &v) != 0 || v != floor(v) || v < 0 || v > INT_MAX) {
+    if (cv_parse_number(s, &v) != 0 || v != floor(v) || v < 0 || v > INT_MAX) {
         quote(s, got, sizeof got);
         return fail_at(P, nd->pos, "%s must be %s (got '%s')", what, expected, got);
     }
