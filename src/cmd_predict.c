@@ -111,11 +111,7 @@ static int load_test_set(cv_store *store, const cv_store_data *sd, cv_data *data
     int rc = cv_store_load_job(store, &job, err);
     if (rc != 0)
         return rc;
-    cv_data_spec spec = {.source = job.data.source,
-                         .test = job.data.test,
-                         .dev_size = job.data.dev_size,
-                         .seed = job.search.seed};
-    rc = cv_data_load(data, &spec, err);
+    rc = cv_data_load_job(data, &job, err);
     if (rc == 0 && data->test.n == 0)
         rc = cv_fail(err, CV_ERR_INPUT,
                      "%s: the job's data (%s) has no test set: give one with --data PATH",

@@ -116,6 +116,13 @@ static int parse_args(int argc, char **argv, train_args *args)
     return 0;
 }
 
+static void print_data(const cv_data *data)
+{
+    printf("data: %s: %lld train, %lld dev, %lld test, %d features, %d classes\n", data->source,
+           (long long)data->train.n, (long long)data->dev.n, (long long)data->test.n, data->d,
+           data->classes);
+}
+
 static void print_config(const cv_config *cfg)
 {
     printf("configuration:");
@@ -379,15 +386,9 @@ static int train_from(const train_args *a)
         goto done;
 
     /* The same data (the same split by the job's seed), checked against the network. */
-    cv_data_spec spec = {.source = job.data.source,
-                         .test = job.data.test,
-                         .dev_size = job.data.dev_size,
-                         .seed = job.search.seed};
-    if ((rc = cv_data_load(&data, &spec, &err)) != 0)
+    if ((rc = cv_data_load_job(&data, &job, &err)) != 0)
         goto done;
-    printf("data: %s: %lld train, %lld dev, %lld test, %d features, %d classes\n", data.source,
-           (long long)data.train.n, (long long)data.dev.n, (long long)data.test.n, data.d,
-           data.classes);
+    print_data(&data);
     if (data.d != info.inputs || data.classes != info.classes) {
         rc = cv_fail(&err, CV_ERR_INPUT,
                      "%s: %d features and %d classes, but trial %lld's network takes %d features "
@@ -542,15 +543,9 @@ int cv_cmd_train(int argc, char **argv)
     if (rc != 0)
         goto done;
 
-    cv_data_spec spec = {.source = job.data.source,
-                         .test = job.data.test,
-                         .dev_size = job.data.dev_size,
-                         .seed = job.search.seed};
-    if ((rc = cv_data_load(&data, &spec, &err)) != 0)
+    if ((rc = cv_data_load_job(&data, &job, &err)) != 0)
         goto done;
-    printf("data: %s: %lld train, %lld dev, %lld test, %d features, %d classes\n", data.source,
-           (long long)data.train.n, (long long)data.dev.n, (long long)data.test.n, data.d,
-           data.classes);
+    print_data(&data);
     print_config(&cfg);
 
     cv_blas_set_threads(args.threads);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "caviar/error.h"
+#include "caviar/job.h"
 
 /* The largest number of classes a data set may have (labels 0 .. max-1). */
 #define CV_MAX_CLASSES 4096
@@ -47,6 +48,10 @@ typedef struct cv_data_spec {
 /* Loads, splits and standardizes. On failure nothing is left to free and err
  * names the file and the problem (CV_ERR_INPUT for bad files). */
 int cv_data_load(cv_data *data, const cv_data_spec *spec, cv_error *err);
+
+/* cv_data_load of what a job's data section says (source, test, dev_size),
+ * split by the job's seed. */
+int cv_data_load_job(cv_data *data, const cv_job *job, cv_error *err);
 
 /* Reads one file in whatever format its name and contents say, unstandardized.
  * label names the CSV label column (NULL: the first). */

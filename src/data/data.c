@@ -402,3 +402,12 @@ error:
     cv_data_free(data);
     return ret;
 }
+
+int cv_data_load_job(cv_data *data, const cv_job *job, cv_error *err)
+{
+    cv_data_spec spec = {.source = job->data.source,
+                         .test = job->data.test,
+                         .dev_size = job->data.dev_size,
+                         .seed = job->search.seed};
+    return cv_data_load(data, &spec, err);
+}

@@ -977,11 +977,7 @@ static int master_open(master *m, cv_error *err)
     }
     if ((rc = cv_space_create(&m->space, &m->job, err)) != 0)
         return rc;
-    cv_data_spec spec = {.source = m->job.data.source,
-                         .test = m->job.data.test,
-                         .dev_size = m->job.data.dev_size,
-                         .seed = m->job.search.seed};
-    if ((rc = cv_data_load(&m->data, &spec, err)) != 0)
+    if ((rc = cv_data_load_job(&m->data, &m->job, err)) != 0)
         return rc;
 
     m->T = cv_space_trials(m->space);
