@@ -41,6 +41,11 @@ enum { TAG_WORK = 11, TAG_ABORT, TAG_STOP, TAG_CURVE, TAG_RESULT };
 /* The largest message the runner sends, in bytes (MPI counts are ints). */
 #define MAX_MESSAGE ((int64_t)INT32_MAX)
 
+/* Buffered rows reach the file at most this long after they arrive: often
+ * enough for a live reader, seldom enough that a master receiving thousands
+ * of results a second appends them in batches. */
+#define FLUSH_SECONDS 0.02
+
 /* How many leaderboard rows the end of a study prints. */
 #define LEADERBOARD_ROWS 10
 
@@ -299,6 +304,7 @@ typedef struct master {
     int64_t n_curves, cap_curves;
     cv_trial_row *rows; /* appended at the next flush */
     int64_t n_rows, cap_rows;
+    double last_flush;
 
     /* progress */
     double t_start;
@@ -358,12 +364,11 @@ static int push_row(master *m, const cv_trial_row *row, cv_error *err)
 }
 
 /* Appends the buffered curve points, then the buffered trial rows (so that a
- * reader never sees a trial without its curve). Called whenever no message
- * is waiting, so rows reach the file within a poll interval under light load
- * and in batches under heavy load. */
+ * reader never sees a trial without its curve). */
 static int flush_rows(master *m, cv_error *err)
 {
     int rc = 0;
+    m->last_flush = now();
     if (m->n_curves > 0 && (rc = cv_store_append_curves(m->store, m->curves, m->n_curves, err)))
         return rc;
     m->n_curves = 0;
@@ -371,6 +376,14 @@ static int flush_rows(master *m, cv_error *err)
         return rc;
     m->n_rows = 0;
     return 0;
+}
+
+/* flush_rows once FLUSH_SECONDS have passed since the last one. */
+static int flush_when_due(master *m, cv_error *err)
+{
+    if (m->n_rows + m->n_curves == 0 || now() - m->last_flush < FLUSH_SECONDS)
+        return 0;
+    return flush_rows(m, err);
 }
 
 /* ---- progress ------------------------------------------------------------ */
@@ -518,7 +531,7 @@ static int local_epoch(const cv_epoch_stats *e, void *user)
     if (c->rc == 0)
         c->rc = take_curve(c->m, c->trial, e, c->err);
     if (c->rc == 0)
-        c->rc = flush_rows(c->m, c->err);
+        c->rc = flush_when_due(c->m, c->err);
     return c->rc != 0 || g_stop != 0;
 }
 
@@ -684,7 +697,7 @@ static int run_round(master *m, int r, cv_error *err)
                 return flush_rows(m, err);
             if ((rc = run_local(m, next, err)) != 0)
                 return rc;
-            if ((rc = flush_rows(m, err)) != 0)
+            if ((rc = flush_when_due(m, err)) != 0)
                 return rc;
             continue;
         }
@@ -700,9 +713,9 @@ static int run_round(master *m, int r, cv_error *err)
         bool got;
         if ((rc = drain_messages(m, &got, err)) != 0)
             return rc;
+        if ((rc = flush_when_due(m, err)) != 0)
+            return rc;
         if (!got) {
-            if ((rc = flush_rows(m, err)) != 0)
-                return rc;
             if (m->tty)
                 progress(m, NULL);
             nap();
@@ -953,6 +966,10 @@ static int finish_study(master *m, bool complete, cv_error *err)
     if (kept >= 0)
         rc = cv_store_rewrite_curves(m->store, curves, kept, err);
     free(curves);
+    /* this run's wall time, for the report's worker utilization */
+    if (rc == 0)
+        rc = cv_store_add_run_time(m->store, now() - m->t_start, m->size > 1 ? m->size - 1 : 1,
+                                   err);
     return rc;
 }
 
