@@ -34,9 +34,12 @@
 
 enum { TAG_WORK = 11, TAG_ABORT, TAG_STOP, TAG_CURVE, TAG_RESULT };
 
-/* How long an idle rank sleeps between polls: short enough to answer within
- * a millisecond, long enough that polling costs a fraction of a percent. */
-#define POLL_SLEEP_NS 500000L
+/* An idle rank sleeps between polls, starting at POLL_MIN_NS after a
+ * message and doubling up to POLL_MAX_NS while none comes: a busy master
+ * answers within microseconds (thousands of trivial trials a second), an
+ * idle one wakes 500 times a second (about 1% of a core). */
+#define POLL_MIN_NS 50000L
+#define POLL_MAX_NS 2000000L
 
 /* The largest message the runner sends, in bytes (MPI counts are ints). */
 #define MAX_MESSAGE ((int64_t)INT32_MAX)
@@ -105,21 +108,24 @@ static double cpu_seconds(void)
            (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
 }
 
-static void nap(void)
+/* Sleeps *ns nanoseconds, then doubles *ns up to POLL_MAX_NS. */
+static void nap(long *ns)
 {
-    struct timespec t = {0, POLL_SLEEP_NS};
+    struct timespec t = {0, *ns};
     nanosleep(&t, NULL);
+    *ns = *ns * 2 < POLL_MAX_NS ? *ns * 2 : POLL_MAX_NS;
 }
 
 /* Waits without spinning for a message from source (any tag) on comm. */
 static void wait_message(MPI_Comm comm, int source, MPI_Status *st)
 {
+    long ns = POLL_MIN_NS;
     for (;;) {
         int flag = 0;
         MPI_Iprobe(source, MPI_ANY_TAG, comm, &flag, st);
         if (flag)
             return;
-        nap();
+        nap(&ns);
     }
 }
 
@@ -305,6 +311,7 @@ typedef struct master {
     cv_trial_row *rows; /* appended at the next flush */
     int64_t n_rows, cap_rows;
     double last_flush;
+    long poll_ns; /* the master's next nap */
 
     /* progress */
     double t_start;
@@ -715,10 +722,12 @@ static int run_round(master *m, int r, cv_error *err)
             return rc;
         if ((rc = flush_when_due(m, err)) != 0)
             return rc;
-        if (!got) {
+        if (got) {
+            m->poll_ns = POLL_MIN_NS;
+        } else {
             if (m->tty)
                 progress(m, NULL);
-            nap();
+            nap(&m->poll_ns);
         }
     }
 }
@@ -1125,7 +1134,7 @@ int cv_run(MPI_Comm comm, const cv_run_opts *opts, cv_error *err)
         return status;
     }
 
-    master m = {.opts = opts, .comm = comm, .size = size};
+    master m = {.opts = opts, .comm = comm, .size = size, .poll_ns = POLL_MIN_NS};
     m.tty = opts->progress != NULL && isatty(fileno(opts->progress));
     m.t_start = now();
     int rc = master_open(&m, err);
