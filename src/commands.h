@@ -10,5 +10,7 @@ int cv_cmd_validate(int argc, char **argv);
 int cv_cmd_sample(int argc, char **argv);
 int cv_cmd_run(int argc, char **argv);
 int cv_cmd_resume(int argc, char **argv);
+int cv_cmd_report(int argc, char **argv);
+int cv_cmd_watch(int argc, char **argv);
 
 #endif

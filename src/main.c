@@ -18,6 +18,10 @@ static const command commands[] = {
     {"resume", cv_cmd_resume,
      "resume RESULTS.h5 [--time-limit SECONDS] [--threads-per-worker N]\n"
      "                                                              finish an interrupted study"},
+    {"report", cv_cmd_report,
+     "report RESULTS.h5 [--top K] [--svg DIR]              leaderboard, what matters, next region, figures"},
+    {"watch", cv_cmd_watch,
+     "watch RESULTS.h5 [--interval S] [--top K]            live leaderboard of a running study"},
     {"train", cv_cmd_train,
      "train JOB.yaml [--set NAME=VALUE]... [--threads N]   train one configuration (panda mode)\n"
      "         [-o RESULTS.h5 [--force]]                            ... into a results file\n"

@@ -5,7 +5,9 @@
  *   /             attrs format="caviar-results", format_version=1, caviar_version,
  *                 job (the YAML text), job_path (where it was read, so that its
  *                 relative data paths resolve again), name, created (ISO 8601 UTC),
- *                 ranks, seed
+ *                 ranks, seed; and once a run on it has ended: finished (ISO 8601
+ *                 UTC), wall_seconds and worker_seconds (workers x wall), summed
+ *                 over the run and its resumes
  *   /trials       one row per trial (cv_trial_row), appended as trials end
  *   /curves       one row per (trial, epoch) (cv_curve_row), appended as epochs end
  *   /rounds       one row per coarse-to-fine round: round, then for each parameter
@@ -32,7 +34,7 @@
  *   cv_store_create -> cv_store_write_data -> cv_store_start_swmr ->
  *   { cv_store_append_curves, cv_store_append_trial, cv_store_append_round,
  *     cv_store_save_checkpoint }* -> cv_store_gather_checkpoints
- *   [-> cv_store_rewrite_trials] -> cv_store_close.
+ *   [-> cv_store_rewrite_trials] [-> cv_store_add_run_time] -> cv_store_close.
  * While in SWMR mode every append is flushed, so that
  * h5py.File(p, "r", libver="latest", swmr=True) sees rows as they come; no object
  * can be created safely then (HDF5 1.10), so checkpoints go to side files
@@ -209,6 +211,45 @@ int cv_store_round_count(cv_store *s, int64_t *n, cv_error *err);
 /* A SWMR reader: picks up rows the writer flushed since the file was opened
  * (or last refreshed). */
 int cv_store_refresh(cv_store *s, cv_error *err);
+
+/* One row of /rounds, indexed by parameter. */
+#define CV_ROUND_VALUES_MAX 128
+typedef struct cv_round_row {
+    int32_t round;
+    bool searched[CV_P_COUNT]; /* the table has columns for the parameter */
+    double lo[CV_P_COUNT], hi[CV_P_COUNT]; /* natural units; NaN for categoricals */
+    char values[CV_P_COUNT][CV_ROUND_VALUES_MAX + 1]; /* a categorical's allowed
+                                  values ("64,128"), "" otherwise */
+} cv_round_row;
+
+/* Reads every row of /rounds into a fresh array (*rows, free() it; NULL
+ * when *n is 0: a file without the table, or before its first round). */
+int cv_store_read_rounds(cv_store *s, cv_round_row **rows, int64_t *n, cv_error *err);
+
+/* When and for how long a study ran: root attributes. */
+typedef struct cv_store_times {
+    char created[32];      /* ISO 8601 UTC, when the file was created; "" if unknown */
+    char finished[32];     /* when the last run on it ended; "" while none has */
+    int ranks;             /* the ranks of the run that created it; 0 if unknown */
+    double wall_seconds;   /* wall-clock seconds of the runs that ended; NaN if none */
+    double worker_seconds; /* each run's workers x its wall seconds, summed; NaN if none */
+} cv_store_times;
+
+/* Adds a run's wall-clock seconds (and workers x them) to the root
+ * attributes wall_seconds and worker_seconds, and sets finished to now.
+ * Attributes cannot be created in SWMR mode: call it after
+ * cv_store_gather_checkpoints. */
+int cv_store_add_run_time(cv_store *s, double wall_seconds, int workers, cv_error *err);
+
+/* Reads those attributes (and created, ranks); missing ones are left
+ * unknown, not an error. */
+int cv_store_read_times(cv_store *s, cv_store_times *t, cv_error *err);
+
+/* Whether a live process writes the results file at path (a run, a resume,
+ * a `train -o`): it holds the writer's lock on PATH.ckpt from before the
+ * file is created until it is closed; the kernel drops the lock of a killed
+ * writer. A reader such as `caviar watch` uses it to know the study ended. */
+bool cv_store_writer_active(const char *path);
 
 /* Fills a trial row from a configuration and a training result (epochs
  * numbered from 1: first_epoch + 1 is the first epoch of this run).

@@ -598,7 +598,9 @@ static int drain_messages(master *m, bool *got, cv_error *err)
         if (st.MPI_TAG == TAG_CURVE) {
             curve_msg c;
             MPI_Recv(&c, sizeof c, MPI_BYTE, st.MPI_SOURCE, TAG_CURVE, m->comm, MPI_STATUS_IGNORE);
-            if (!m->stopping)
+            /* a point of a trial still running (a time limit lets it finish);
+             * one of a trial recorded as interrupted is dropped */
+            if (m->rank_trial[st.MPI_SOURCE] == c.trial)
                 rc = take_curve(m, c.trial, &c.e, err);
         } else if (st.MPI_TAG == TAG_RESULT) {
             rc = receive_result(m, &st, err);

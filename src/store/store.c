@@ -170,6 +170,14 @@ static bool writer_alive(const char *ckpt_dir)
     return alive;
 }
 
+bool cv_store_writer_active(const char *path)
+{
+    char *dir = str_concat(path, ".ckpt");
+    bool alive = dir != NULL && writer_alive(dir);
+    free(dir);
+    return alive;
+}
+
 /* ---- creating ------------------------------------------------------------ */
 
 int cv_store_check_output(const char *path, bool overwrite, cv_error *err)
@@ -564,7 +572,13 @@ int cv_store_reopen_plain(cv_store *s, cv_error *err)
 {
     if (close_file(s) < 0)
         return cv_h5_fail(err, CV_ERR_IO, "%s: HDF5 could not close the file cleanly", s->path);
+    /* Without HDF5's file lock: a SWMR reader (caviar watch, h5py with
+     * swmr=True) holds a shared one for as long as it has the file open,
+     * which would fail the end of the study. This process is still the only
+     * writer: it holds the writer's lock on PATH.ckpt. */
     hid_t fapl = cv_store_fapl_latest();
+    if (fapl >= 0 && H5Pset_file_locking(fapl, false, true) < 0)
+        cv_h5_close(&fapl);
     if (fapl < 0)
         return cv_h5_fail(err, CV_ERR_RUNTIME, "%s: cannot set up HDF5 file access", s->path);
     s->file = H5Fopen(s->path, H5F_ACC_RDWR, fapl);
@@ -578,6 +592,99 @@ int cv_store_reopen_plain(cv_store *s, cv_error *err)
         return cv_h5_fail(err, CV_ERR_RUNTIME, "%s: cannot release the file access list",
                           s->path);
     return cv_store_open_tables(s, err);
+}
+
+/* ---- run times -------------------------------------------------------------- */
+
+/* Reads the float64 root attribute name into *v (NaN when absent): 0 or -1. */
+static int get_seconds(hid_t file, const char *name, double *v)
+{
+    *v = NAN;
+    htri_t has = H5Aexists(file, name);
+    if (has < 0)
+        return -1;
+    return has > 0 ? cv_h5_attr_get(file, name, H5T_NATIVE_DOUBLE, v) : 0;
+}
+
+/* (Re)writes a root attribute: an existing one of that name goes first. */
+static int replace_attr(hid_t file, const char *name)
+{
+    htri_t has = H5Aexists(file, name);
+    return has < 0 || (has > 0 && H5Adelete(file, name) < 0) ? -1 : 0;
+}
+
+static int add_run_time(cv_store *s, double wall, int workers, cv_error *err)
+{
+    if (!s->writable || s->swmr_write)
+        return cv_fail(err, CV_ERR_RUNTIME,
+                       "%s: run times are written outside SWMR mode, by the file's writer",
+                       s->path);
+    double total = 0, worker_total = 0;
+    if (get_seconds(s->file, "wall_seconds", &total) < 0 ||
+        get_seconds(s->file, "worker_seconds", &worker_total) < 0)
+        return cv_h5_fail(err, CV_ERR_INPUT, "%s: cannot read the root attributes "
+                          "wall_seconds, worker_seconds", s->path);
+    total = (isfinite(total) ? total : 0) + wall;
+    worker_total = (isfinite(worker_total) ? worker_total : 0) + wall * workers;
+    char finished[32];
+    iso8601_now(finished, sizeof finished);
+    if (replace_attr(s->file, "wall_seconds") < 0 ||
+        cv_h5_attr_put(s->file, "wall_seconds", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &total) < 0 ||
+        replace_attr(s->file, "worker_seconds") < 0 ||
+        cv_h5_attr_put(s->file, "worker_seconds", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                       &worker_total) < 0 ||
+        replace_attr(s->file, "finished") < 0 ||
+        cv_h5_attr_put_str(s->file, "finished", finished) < 0)
+        return cv_h5_fail(err, CV_ERR_IO, "%s: cannot write the root attributes wall_seconds, "
+                          "worker_seconds, finished", s->path);
+    return 0;
+}
+
+int cv_store_add_run_time(cv_store *s, double wall_seconds, int workers, cv_error *err)
+{
+    cv_h5_quiet q = cv_h5_quiet_on();
+    int rc = add_run_time(s, wall_seconds, workers, err);
+    cv_h5_quiet_off(&q);
+    return rc;
+}
+
+/* Copies the string root attribute name into buf ("" when absent). */
+static int get_text(hid_t file, const char *name, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    htri_t has = H5Aexists(file, name);
+    if (has <= 0)
+        return has < 0 ? -1 : 0;
+    char *text = NULL;
+    if (cv_h5_attr_get_str(file, name, &text) < 0)
+        return -1;
+    snprintf(buf, size, "%s", text);
+    free(text);
+    return 0;
+}
+
+static int read_times(cv_store *s, cv_store_times *t, cv_error *err)
+{
+    memset(t, 0, sizeof *t);
+    int32_t ranks = 0;
+    htri_t has_ranks = H5Aexists(s->file, "ranks");
+    if (get_text(s->file, "created", t->created, sizeof t->created) < 0 ||
+        get_text(s->file, "finished", t->finished, sizeof t->finished) < 0 ||
+        get_seconds(s->file, "wall_seconds", &t->wall_seconds) < 0 ||
+        get_seconds(s->file, "worker_seconds", &t->worker_seconds) < 0 || has_ranks < 0 ||
+        (has_ranks > 0 && cv_h5_attr_get(s->file, "ranks", H5T_NATIVE_INT32, &ranks) < 0))
+        return cv_h5_fail(err, CV_ERR_INPUT, "%s: cannot read the root attributes created, "
+                          "finished, ranks, wall_seconds, worker_seconds", s->path);
+    t->ranks = ranks;
+    return 0;
+}
+
+int cv_store_read_times(cv_store *s, cv_store_times *t, cv_error *err)
+{
+    cv_h5_quiet q = cv_h5_quiet_on();
+    int rc = read_times(s, t, err);
+    cv_h5_quiet_off(&q);
+    return rc;
 }
 
 /* ---- /data --------------------------------------------------------------------- */

@@ -695,6 +695,95 @@ int cv_store_round_count(cv_store *s, int64_t *n, cv_error *err)
     return ret;
 }
 
+_Static_assert(CV_VALUES_LEN <= CV_ROUND_VALUES_MAX, "a round's values column fits cv_round_row");
+
+/* Which column of /rounds field name is: the parameter it belongs to and
+ * what it holds (0: _lo, 1: _hi, 2: _values), or -1 (round, or a column of
+ * a later version). */
+static int round_column(const char *name, int *what)
+{
+    static const char *const suffixes[3] = {"_lo", "_hi", "_values"};
+    size_t len = strlen(name);
+    for (int k = 0; k < 3; k++) {
+        size_t sl = strlen(suffixes[k]);
+        char param[64];
+        if (len <= sl || len - sl >= sizeof param || strcmp(name + len - sl, suffixes[k]) != 0)
+            continue;
+        memcpy(param, name, len - sl);
+        param[len - sl] = '\0';
+        *what = k;
+        return cv_param_lookup(param);
+    }
+    return -1;
+}
+
+static int read_rounds(cv_store *s, cv_round_row **rows, int64_t *n, cv_error *err)
+{
+    int ret = 0;
+    hid_t ft = H5I_INVALID_HID;
+    char *recs = NULL;
+    int64_t count = 0;
+    cv_round_row *out = NULL;
+    cv_layout L;
+    if ((ft = H5Dget_type(s->rounds)) < 0) {
+        ret = cv_h5_fail(err, CV_ERR_INPUT, "%s: cannot read the type of /rounds", s->path);
+        goto done;
+    }
+    if (rounds_layout_from_file(&L, ft) < 0 || cv_layout_find(&L, "round") < 0) {
+        ret = cv_fail(err, CV_ERR_INPUT, "%s: /rounds: unexpected columns (expected round, then "
+                      "NAME_lo, NAME_hi, NAME_values per searched parameter)", s->path);
+        goto done;
+    }
+    if ((ret = read_records(s, s->rounds, CV_ROUNDS, &L, &recs, &count, err)) < 0 || count == 0)
+        goto done;
+    if ((out = calloc((size_t)count, sizeof *out)) == NULL) {
+        ret = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for %lld rounds", s->path,
+                      (long long)count);
+        goto done;
+    }
+    int round_field = cv_layout_find(&L, "round");
+    for (int64_t i = 0; i < count; i++) {
+        const char *rec = recs + (size_t)i * L.size;
+        cv_round_row *r = &out[i];
+        r->round = cv_rec_get_i32(rec, &L, round_field);
+        for (int p = 0; p < CV_P_COUNT; p++)
+            r->lo[p] = r->hi[p] = NAN;
+        for (int f = 0; f < L.n; f++) {
+            int what = 0, p = round_column(L.f[f].name, &what);
+            if (p < 0)
+                continue;
+            r->searched[p] = true;
+            if (what == 2 && L.f[f].type == CV_F_STR)
+                cv_rec_get_str(rec, &L, f, r->values[p], sizeof r->values[p]);
+            else if (what < 2 && L.f[f].type == CV_F_F64)
+                (what == 0 ? r->lo : r->hi)[p] = cv_rec_get_f64(rec, &L, f);
+        }
+    }
+done:
+    cv_h5_close(&ft);
+    free(recs);
+    if (ret < 0) {
+        free(out);
+        out = NULL;
+        count = 0;
+    }
+    *rows = out;
+    *n = count;
+    return ret;
+}
+
+int cv_store_read_rounds(cv_store *s, cv_round_row **rows, int64_t *n, cv_error *err)
+{
+    *rows = NULL;
+    *n = 0;
+    if (s->rounds < 0)
+        return 0;
+    cv_h5_quiet q = cv_h5_quiet_on();
+    int rc = read_rounds(s, rows, n, err);
+    cv_h5_quiet_off(&q);
+    return rc;
+}
+
 int cv_store_refresh(cv_store *s, cv_error *err)
 {
     if (!s->swmr_read)

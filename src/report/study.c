@@ -1,0 +1,199 @@
+/* study.c: a results file loaded for analysis (cv_study), and the ranking
+ * every part of the report shares (see caviar/report.h).
+ *
+ * A file being written, or left by an interrupted run, can hold several rows
+ * of one trial (its interrupted attempt, then its re-run): the study keeps
+ * one per trial, as the runner's final table does, so that the report reads
+ * the same during and after a run. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "caviar/report.h"
+
+/* ---- metric and ranking ------------------------------------------------------ */
+
+double cv_study_metric(const cv_study *st, const cv_trial_row *row)
+{
+    if (row->status == CV_TRIAL_INTERRUPTED || row->status == CV_TRIAL_FAILED)
+        return NAN;
+    double m = st->metric == CV_METRIC_DEV_LOSS ? row->dev_loss : row->dev_accuracy;
+    return isfinite(m) ? m : NAN;
+}
+
+bool cv_metric_better(cv_metric metric, double a, double b)
+{
+    if (!isfinite(a))
+        return false;
+    if (!isfinite(b))
+        return true;
+    return metric == CV_METRIC_DEV_LOSS ? a < b : a > b;
+}
+
+double cv_report_near_threshold(cv_metric metric, double best)
+{
+    return metric == CV_METRIC_DEV_LOSS ? best + CV_REPORT_NEAR * fabs(best)
+                                        : best - CV_REPORT_NEAR * fabs(best);
+}
+
+/* qsort has no context argument: the study being ranked. */
+typedef struct rank_key {
+    double metric;
+    int64_t trial, index;
+    cv_metric kind;
+} rank_key;
+
+static int compare_rank(const void *pa, const void *pb)
+{
+    const rank_key *a = pa, *b = pb;
+    if (cv_metric_better(a->kind, a->metric, b->metric))
+        return -1;
+    if (cv_metric_better(a->kind, b->metric, a->metric))
+        return 1;
+    return (a->trial > b->trial) - (a->trial < b->trial);
+}
+
+int64_t cv_study_rank(const cv_study *st, int64_t *order)
+{
+    int64_t n = st->n_rows, ranked = 0;
+    if (n == 0)
+        return 0;
+    rank_key *keys = malloc((size_t)n * sizeof *keys);
+    if (keys == NULL) { /* file order: still every row, ranked or not */
+        for (int64_t i = 0; i < n; i++)
+            order[i] = i;
+        return 0;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        keys[i] = (rank_key){cv_study_metric(st, &st->rows[i]), st->rows[i].trial, i, st->metric};
+        ranked += isfinite(keys[i].metric);
+    }
+    qsort(keys, (size_t)n, sizeof *keys, compare_rank);
+    for (int64_t i = 0; i < n; i++)
+        order[i] = keys[i].index;
+    free(keys);
+    return ranked;
+}
+
+void cv_report_count(const cv_study *st, cv_report_counts *c)
+{
+    memset(c, 0, sizeof *c);
+    int64_t in_study = 0;
+    for (int64_t i = 0; i < st->n_rows; i++) {
+        const cv_trial_row *r = &st->rows[i];
+        switch (r->status) {
+        case CV_TRIAL_DONE: c->done++; break;
+        case CV_TRIAL_DIVERGED: c->diverged++; break;
+        case CV_TRIAL_FAILED: c->failed++; break;
+        case CV_TRIAL_INTERRUPTED: c->interrupted++; break;
+        }
+        in_study += r->parent < 0 && r->trial >= 0 && r->trial < st->planned;
+    }
+    c->pending = st->planned > in_study ? st->planned - in_study : 0;
+}
+
+/* ---- loading --------------------------------------------------------------- */
+
+/* Orders rows by trial id, then by position in the file. */
+typedef struct row_key {
+    int64_t trial, pos;
+} row_key;
+
+static int compare_keys(const void *a, const void *b)
+{
+    const row_key *x = a, *y = b;
+    if (x->trial != y->trial)
+        return (x->trial > y->trial) - (x->trial < y->trial);
+    return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* Folds rows (in append order) in place to one per trial, in id order: the
+ * last finished row of each, or its last row if none finished. Returns the
+ * new count, or -1 without memory. */
+static int64_t fold_rows(cv_trial_row *rows, int64_t n)
+{
+    if (n == 0)
+        return 0;
+    row_key *keys = malloc((size_t)n * sizeof *keys);
+    cv_trial_row *copy = malloc((size_t)n * sizeof *copy);
+    if (keys == NULL || copy == NULL) {
+        free(keys), free(copy);
+        return -1;
+    }
+    for (int64_t i = 0; i < n; i++)
+        keys[i] = (row_key){rows[i].trial, i};
+    qsort(keys, (size_t)n, sizeof *keys, compare_keys);
+    memcpy(copy, rows, (size_t)n * sizeof *rows);
+    int64_t k = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const cv_trial_row *r = &copy[keys[i].pos];
+        if (k > 0 && rows[k - 1].trial == r->trial) {
+            if (r->status != CV_TRIAL_INTERRUPTED || rows[k - 1].status == CV_TRIAL_INTERRUPTED)
+                rows[k - 1] = *r;
+        } else {
+            rows[k++] = *r;
+        }
+    }
+    free(keys), free(copy);
+    return k;
+}
+
+int cv_study_load(cv_study *st, cv_store *s, bool with_curves, cv_error *err)
+{
+    int rc = 0;
+    memset(st, 0, sizeof *st);
+    if ((st->path = strdup(cv_store_path(s))) == NULL) {
+        rc = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory", cv_store_path(s));
+        goto error;
+    }
+    st->live = cv_store_writer_active(st->path);
+    struct stat sb;
+    st->modified = stat(st->path, &sb) == 0 ? (double)sb.st_mtime : NAN;
+    if ((rc = cv_store_load_job(s, &st->job, err)) != 0)
+        goto error;
+    if ((rc = cv_space_create(&st->space, &st->job, err)) != 0)
+        goto error;
+    st->metric = st->job.search.metric;
+    st->trials_per_round = cv_space_trials(st->space);
+    st->rounds = cv_space_rounds(st->space);
+    if ((rc = cv_store_read_trials(s, &st->rows, &st->n_rows, err)) != 0 ||
+        (rc = cv_store_read_rounds(s, &st->round_rows, &st->n_rounds, err)) != 0 ||
+        (rc = cv_store_read_times(s, &st->times, err)) != 0)
+        goto error;
+    if (with_curves && (rc = cv_store_read_curves(s, &st->curves, &st->n_curves, err)) != 0)
+        goto error;
+    int64_t n = fold_rows(st->rows, st->n_rows);
+    if (n < 0) {
+        rc = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for %lld trials", st->path,
+                     (long long)st->n_rows);
+        goto error;
+    }
+    st->n_rows = n;
+    /* A study writes its rounds as they begin; a file without any is a
+     * `caviar train -o` run, whose plan is what it holds. */
+    if (st->n_rounds > 0) {
+        st->planned = (int64_t)st->trials_per_round * st->rounds;
+    } else {
+        for (int64_t i = 0; i < st->n_rows; i++)
+            st->planned += st->rows[i].parent < 0;
+    }
+    return 0;
+
+error:
+    cv_study_free(st);
+    return rc;
+}
+
+void cv_study_free(cv_study *st)
+{
+    if (st == NULL)
+        return;
+    free(st->path);
+    cv_job_free(&st->job);
+    cv_space_free(st->space);
+    free(st->rows);
+    free(st->curves);
+    free(st->round_rows);
+    memset(st, 0, sizeof *st);
+}

@@ -1,0 +1,508 @@
+/* text.c: the printed report (`caviar report`), section by section: the
+ * study and its status, where the time went, the leaderboard, which
+ * parameters matter and how the metric depends on each, the coarse-to-fine
+ * rounds, and the suggested next region; and the compact live view that
+ * `caviar watch` redraws (see caviar/report.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "report_int.h"
+
+/* ---- numbers for people ------------------------------------------------------ */
+
+int cv_report_short_number(double v, char *buf, size_t size)
+{
+    if (!isfinite(v))
+        return snprintf(buf, size, "%s", isnan(v) ? "-" : v > 0 ? "inf" : "-inf");
+    double a = fabs(v);
+    if (a == 0)
+        return snprintf(buf, size, "0");
+    if (a >= 1e-3 && a < 1e3)
+        return snprintf(buf, size, "%.3g", v);
+    if (a >= 1e3 && a < 1e7)
+        return snprintf(buf, size, "%.0f", v);
+    /* "1.2e-05" -> "1.2e-5" */
+    char tmp[48];
+    snprintf(tmp, sizeof tmp, "%.2g", v);
+    char *e = strchr(tmp, 'e');
+    if (e == NULL)
+        return snprintf(buf, size, "%s", tmp);
+    int exp = atoi(e + 1);
+    *e = '\0';
+    return snprintf(buf, size, "%se%d", tmp, exp);
+}
+
+int cv_report_value(const cv_study *st, cv_param p, double v, char *buf, size_t size)
+{
+    const cv_param_info *info = cv_param_get_info(p);
+    if (info->kind != CV_KIND_REAL)
+        return cv_param_format(p, v, buf, size);
+    const cv_space_dim *dim = st->space ? cv_space_dim_of(st->space, p) : NULL;
+    if (dim != NULL && dim->scale == CV_SCALE_ONE_MINUS_LOG && v < 1 && v > 0.5) {
+        /* two significant digits of 1 - v: 0.99912 -> "0.99912" */
+        int digits = (int)ceil(-log10(1 - v)) + 1;
+        digits = digits < 2 ? 2 : digits > 12 ? 12 : digits;
+        char tmp[48];
+        snprintf(tmp, sizeof tmp, "%.*f", digits, v);
+        size_t n = strlen(tmp); /* "0.90" -> "0.9" */
+        while (n > 3 && tmp[n - 1] == '0')
+            tmp[--n] = '\0';
+        return snprintf(buf, size, "%s", tmp);
+    }
+    return cv_report_short_number(v, buf, size);
+}
+
+void cv_report_duration(double s, char *buf, size_t size)
+{
+    if (!isfinite(s) || s < 0) {
+        snprintf(buf, size, "-");
+        return;
+    }
+    if (s < 60) {
+        snprintf(buf, size, "%.1f s", s);
+        return;
+    }
+    long t = (long)(s + 0.5);
+    if (t >= 3600)
+        snprintf(buf, size, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, size, "%ld:%02ld", t / 60, t % 60);
+}
+
+const char *cv_report_metric_name(const cv_study *st)
+{
+    return st->metric == CV_METRIC_DEV_LOSS ? "dev_loss" : "dev_accuracy";
+}
+
+double cv_report_parse_time(const char *iso)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *end = iso ? strptime(iso, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+    if (end == NULL || *end != '\0')
+        return NAN;
+    return (double)timegm(&tm);
+}
+
+/* ---- the leaderboard ----------------------------------------------------------- */
+
+/* Column width of searched parameter p: its name, at least 9. */
+static int param_width(cv_param p)
+{
+    int w = (int)strlen(cv_param_get_info(p)->name);
+    return w < 9 ? 9 : w;
+}
+
+void cv_report_leaderboard(FILE *out, const cv_study *st, const int64_t *order, int top)
+{
+    int dims = cv_space_dims(st->space);
+    fprintf(out, "%-4s %6s %5s", "rank", "trial", "round");
+    for (int d = 0; d < dims; d++) {
+        cv_param p = cv_space_dim_get(st->space, d)->param;
+        fprintf(out, " %*s", param_width(p), cv_param_get_info(p)->name);
+    }
+    fprintf(out, " %8s %8s %8s %6s %8s  %s\n", "dev_acc", "dev_loss", "test_acc", "epochs",
+            "seconds", "status");
+    for (int64_t i = 0; i < st->n_rows && i < top; i++) {
+        const cv_trial_row *r = &st->rows[order[i]];
+        fprintf(out, "%-4lld %6lld %5d", (long long)i + 1, (long long)r->trial, r->round);
+        for (int d = 0; d < dims; d++) {
+            cv_param p = cv_space_dim_get(st->space, d)->param;
+            char v[48];
+            cv_report_value(st, p, cv_config_get(&r->config, p), v, sizeof v);
+            fprintf(out, " %*s", param_width(p), v);
+        }
+        char test[16] = "-", acc[16] = "-", loss[16] = "-";
+        if (isfinite(r->test_accuracy))
+            snprintf(test, sizeof test, "%.4f", r->test_accuracy);
+        if (isfinite(r->dev_accuracy))
+            snprintf(acc, sizeof acc, "%.4f", r->dev_accuracy);
+        if (isfinite(r->dev_loss))
+            snprintf(loss, sizeof loss, "%.4f", r->dev_loss);
+        fprintf(out, " %8s %8s %8s %6d %8.1f  %s\n", acc, loss, test, r->epochs_done, r->seconds,
+                cv_trial_status_name(r->status));
+    }
+}
+
+/* ---- the live view (caviar watch) ---------------------------------------------- */
+
+/* Whether trial has a finished row (st->rows is in id order). */
+static bool has_finished(const cv_study *st, int64_t trial)
+{
+    int64_t lo = 0, hi = st->n_rows;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (st->rows[mid].trial < trial)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < st->n_rows && st->rows[lo].trial == trial &&
+           st->rows[lo].status != CV_TRIAL_INTERRUPTED;
+}
+
+/* Trials with curve points but no finished row: in flight. Prints up to
+ * max of them, latest first (trial, latest epoch, its dev metric), and
+ * returns how many it saw (it stops looking at CV_SPACE_MAX_VALUES). */
+static int in_flight(FILE *out, const cv_study *st, int max)
+{
+    enum { CAP = CV_SPACE_MAX_VALUES };
+    int64_t seen[CAP]; /* the unfinished trials met so far, walking back */
+    int n = 0;
+    for (int64_t i = st->n_curves - 1; i >= 0 && n < CAP; i--) {
+        const cv_curve_row *c = &st->curves[i];
+        bool again = false;
+        for (int k = 0; k < n && !again; k++)
+            again = seen[k] == c->trial;
+        if (again || has_finished(st, c->trial))
+            continue;
+        if (n < max)
+            fprintf(out, "%s trial %lld epoch %d (%s %.4f)", n ? "," : "in flight:",
+                    (long long)c->trial, c->epoch,
+                    st->metric == CV_METRIC_DEV_LOSS ? "dev_loss" : "dev_acc",
+                    st->metric == CV_METRIC_DEV_LOSS ? c->dev_loss : c->dev_accuracy);
+        seen[n++] = c->trial;
+    }
+    if (n > max)
+        fprintf(out, ", ...");
+    if (n > 0)
+        fputc('\n', out);
+    return n;
+}
+
+void cv_report_live(FILE *out, const cv_study *st, int top, bool live)
+{
+    char clock[16];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(clock, sizeof clock, "%H:%M:%S", localtime_r(&now, &tm));
+    fprintf(out, "caviar watch: %s, study %s (%s)\n", st->path, st->job.name ? st->job.name : "?",
+            clock);
+
+    cv_report_counts c;
+    cv_report_count(st, &c);
+    int64_t finished = c.done + c.diverged + c.failed;
+    const int width = 30;
+    int fill = st->planned > 0 ? (int)((double)finished / (double)st->planned * width) : width;
+    char bar[32];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[width] = '\0';
+    fprintf(out, "[%s] %lld/%lld trials, round %lld of %d; %lld diverged, %lld failed",
+            bar, (long long)finished, (long long)st->planned,
+            (long long)(st->n_rounds > 0 ? st->n_rounds : 1), st->rounds,
+            (long long)c.diverged, (long long)c.failed);
+    if (c.interrupted > 0)
+        fprintf(out, ", %lld interrupted", (long long)c.interrupted);
+
+    /* time: since the file was created; what is left at the pace so far */
+    double busy = 0;
+    for (int64_t i = 0; i < st->n_rows; i++)
+        busy += isfinite(st->rows[i].seconds) ? st->rows[i].seconds : 0;
+    double elapsed = (double)now - cv_report_parse_time(st->times.created);
+    if (!live && isfinite(st->times.wall_seconds))
+        elapsed = st->times.wall_seconds;
+    int workers = st->times.ranks > 1 ? st->times.ranks - 1 : 1;
+    double eta = finished > 0 ? busy / (double)finished * (double)c.pending / workers : NAN;
+    char el[32], et[32];
+    cv_report_duration(elapsed, el, sizeof el);
+    cv_report_duration(eta, et, sizeof et);
+    fprintf(out, "; %s elapsed", el);
+    if (live && c.pending > 0)
+        fprintf(out, ", ETA %s", et);
+    fputc('\n', out);
+
+    int64_t *order = malloc((size_t)(st->n_rows > 0 ? st->n_rows : 1) * sizeof *order);
+    if (order != NULL) {
+        int64_t ranked = cv_study_rank(st, order);
+        if (ranked > 0) {
+            const cv_trial_row *b = &st->rows[order[0]];
+            fprintf(out, "best %s %.4f (trial %lld, round %d)\n", cv_report_metric_name(st),
+                    cv_study_metric(st, b), (long long)b->trial, b->round);
+        }
+        if (st->n_rows > 0)
+            cv_report_leaderboard(out, st, order, top);
+        free(order);
+    }
+    if (live)
+        in_flight(out, st, 6);
+    fflush(out);
+}
+
+/* ---- sections -------------------------------------------------------------------- */
+
+static const char *const method_names[] = {"random", "grid", "sobol"};
+
+static void print_status(FILE *out, const cv_study *st)
+{
+    cv_report_counts c;
+    cv_report_count(st, &c);
+    int64_t finished = c.done + c.diverged + c.failed;
+    fprintf(out, "trials: %lld finished of %lld planned: %lld done, %lld diverged, %lld failed, "
+                 "%lld interrupted",
+            (long long)finished, (long long)st->planned, (long long)c.done,
+            (long long)c.diverged, (long long)c.failed, (long long)c.interrupted);
+    if (c.pending > 0)
+        fprintf(out, ", %lld not run yet", (long long)c.pending);
+    fputc('\n', out);
+
+    double busy = 0;
+    for (int64_t i = 0; i < st->n_rows; i++)
+        busy += isfinite(st->rows[i].seconds) ? st->rows[i].seconds : 0;
+    const cv_store_times *t = &st->times;
+    char wall[32], train[32], mean[32];
+    cv_report_duration(busy, train, sizeof train);
+    cv_report_duration(st->n_rows > 0 ? busy / (double)st->n_rows : NAN, mean, sizeof mean);
+    if (isfinite(t->wall_seconds)) {
+        cv_report_duration(t->wall_seconds, wall, sizeof wall);
+        fprintf(out, "time: wall %s (ended %s), training %s in all (%s per trial)", wall,
+                t->finished, train, mean);
+        if (isfinite(t->worker_seconds) && t->worker_seconds > 0)
+            fprintf(out, ", worker utilization %.0f%%", 100.0 * busy / t->worker_seconds);
+        fputc('\n', out);
+    } else if (st->live) {
+        /* a run in progress: its wall time is recorded when it ends */
+        double since = (double)time(NULL) - cv_report_parse_time(t->created);
+        cv_report_duration(since, wall, sizeof wall);
+        fprintf(out, "time: running, %s since the file was created (%s); training %s so far "
+                     "(%s per trial)\n",
+                wall, t->created[0] ? t->created : "unknown", train, mean);
+    } else {
+        /* a run that was killed, or a file from before runs recorded their
+         * time: from the file's creation to its last change */
+        double est = st->modified - cv_report_parse_time(t->created);
+        int workers = t->ranks > 1 ? t->ranks - 1 : 1;
+        cv_report_duration(est, wall, sizeof wall);
+        fprintf(out, "time: wall about %s (not recorded by the run: from the file's creation to "
+                     "its last change), training %s in all (%s per trial)",
+                wall, train, mean);
+        if (isfinite(est) && est > 0)
+            fprintf(out, ", worker utilization about %.0f%% (%d workers)",
+                    100.0 * busy / (workers * est), workers);
+        fputc('\n', out);
+    }
+}
+
+static void print_effects(FILE *out, const cv_study *st, const cv_report_effect *e, int n,
+                          double best)
+{
+    const char *metric = cv_report_metric_name(st);
+    int counted = 0;
+    for (int64_t i = 0; i < st->n_rows; i++)
+        counted += !isnan(cv_study_metric(st, &st->rows[i]));
+    fprintf(out, "\nwhat matters: the share of %s's variance (over %d trials) explained by each "
+                 "parameter's bins alone;\nnoise alone explains about the chance column\n",
+            metric, counted);
+    fprintf(out, "  %-14s %10s %7s\n", "parameter", "importance", "chance");
+    for (int k = 0; k < n; k++) {
+        char bar[41];
+        int w = isfinite(e[k].importance) ? (int)(e[k].importance * 40 + 0.5) : 0;
+        memset(bar, '#', (size_t)w);
+        bar[w] = '\0';
+        if (isfinite(e[k].importance))
+            fprintf(out, "  %-14s %9.1f%% %6.1f%%  %s\n", cv_param_get_info(e[k].param)->name,
+                    100 * e[k].importance, 100 * e[k].chance, bar);
+        else
+            fprintf(out, "  %-14s %10s %7s\n", cv_param_get_info(e[k].param)->name, "-", "-");
+    }
+
+    char thr[32];
+    snprintf(thr, sizeof thr, "%.4f", cv_report_near_threshold(st->metric, best));
+    fprintf(out, "\nhow %s depends on each parameter (bins on the parameter's own scale; "
+                 "best and median of the trials with a %s;\nnear: how many of the bin's "
+                 "trials come within 1%% of the best, %s %s)\n",
+            metric, metric, st->metric == CV_METRIC_DEV_LOSS ? "<=" : ">=", thr);
+    bool lr = cv_space_dim_of(st->space, CV_P_LEARNING_RATE) != NULL;
+    for (int k = 0; k < n; k++) {
+        const cv_report_effect *f = &e[k];
+        const cv_space_dim *dim = cv_space_dim_of(st->space, f->param);
+        static const char *const scales[] = {"linear", "log10 x", "log10(1 - x)", "values"};
+        if (f->categorical)
+            fprintf(out, "  %s (values)\n", cv_param_get_info(f->param)->name);
+        else
+            fprintf(out, "  %s (%s, %d bins on %s)\n", cv_param_get_info(f->param)->name,
+                    cv_dist_name(dim->dist), f->n_bins, scales[dim->scale]);
+        fprintf(out, "    %-22s %6s %8s %8s %8s %10s", f->categorical ? "value" : "range",
+                "trials", "diverged", "best", "median", "near");
+        if (f->categorical && lr)
+            fprintf(out, "  learning rates reaching near the best");
+        fputc('\n', out);
+        for (int b = 0; b < f->n_bins; b++) {
+            const cv_report_bin *bin = &f->bins[b];
+            char range[80], a[32], c[32], bs[16] = "-", md[16] = "-", near[24];
+            if (f->categorical) {
+                cv_param_format(f->param, bin->lo, range, sizeof range);
+            } else if (isnan(bin->lo)) {
+                snprintf(range, sizeof range, "(no integer)");
+            } else {
+                cv_report_value(st, f->param, bin->lo, a, sizeof a);
+                cv_report_value(st, f->param, bin->hi, c, sizeof c);
+                if (dim->integer && bin->lo == bin->hi)
+                    snprintf(range, sizeof range, "%s", a);
+                else
+                    snprintf(range, sizeof range, "[%s, %s]", a, c);
+            }
+            if (bin->n > 0) {
+                snprintf(bs, sizeof bs, "%.4f", bin->best);
+                snprintf(md, sizeof md, "%.4f", bin->median);
+            }
+            snprintf(near, sizeof near, "%d (%.0f%%)", bin->near,
+                     bin->trials > 0 ? 100.0 * bin->near / bin->trials : 0.0);
+            fprintf(out, "    %-22s %6d %8d %8s %8s %10s", range, bin->trials, bin->diverged, bs,
+                    md, near);
+            if (f->categorical && lr) {
+                if (bin->near > 0) {
+                    cv_report_short_number(bin->lr_lo, a, sizeof a);
+                    cv_report_short_number(bin->lr_hi, c, sizeof c);
+                    fprintf(out, "  [%s, %s]: %.2f decades", a, c, log10(bin->lr_hi / bin->lr_lo));
+                } else {
+                    fprintf(out, "  none");
+                }
+            }
+            fputc('\n', out);
+        }
+    }
+}
+
+/* A round's region of p as text: "[lo, hi]" or "{64, 128}". */
+static void round_region(const cv_study *st, const cv_round_row *r, cv_param p, char *buf,
+                         size_t size)
+{
+    if (!r->searched[p]) {
+        snprintf(buf, size, "-");
+    } else if (r->values[p][0] != '\0') {
+        /* "64,128" -> "{64, 128}" */
+        size_t used = 0;
+        used += (size_t)snprintf(buf, size, "{");
+        for (const char *c = r->values[p]; *c && used + 3 < size; c++) {
+            if (*c == ',') {
+                buf[used++] = ',';
+                buf[used++] = ' ';
+            } else {
+                buf[used++] = *c;
+            }
+        }
+        snprintf(buf + used, size - used, "}");
+    } else {
+        char a[32], b[32];
+        cv_report_value(st, p, r->lo[p], a, sizeof a);
+        cv_report_value(st, p, r->hi[p], b, sizeof b);
+        snprintf(buf, size, "[%s, %s]", a, b);
+    }
+}
+
+/* One cell of the rounds table: padded unless it is the row's last. */
+static void cell(FILE *out, const char *s, bool last)
+{
+    if (last)
+        fprintf(out, " %s\n", s);
+    else
+        fprintf(out, " %-24s", s);
+}
+
+static void print_rounds(FILE *out, const cv_study *st)
+{
+    if (st->n_rounds == 0)
+        return;
+    const char *metric = cv_report_metric_name(st);
+    fprintf(out, "\ncoarse to fine: each round's region and what it found\n");
+    int64_t last = st->n_rounds - 1;
+    char text[160];
+    fprintf(out, "  %-14s", "round");
+    for (int64_t r = 0; r < st->n_rounds; r++) {
+        snprintf(text, sizeof text, "%d", (int)st->round_rows[r].round);
+        cell(out, text, r == last);
+    }
+    fprintf(out, "  %-14s", "trials");
+    for (int64_t r = 0; r < st->n_rounds; r++) {
+        int n = 0;
+        for (int64_t i = 0; i < st->n_rows; i++)
+            n += st->rows[i].round == st->round_rows[r].round && st->rows[i].parent < 0 &&
+                 st->rows[i].status != CV_TRIAL_INTERRUPTED;
+        snprintf(text, sizeof text, "%d", n);
+        cell(out, text, r == last);
+    }
+    fprintf(out, "  %-14s", metric);
+    for (int64_t r = 0; r < st->n_rounds; r++) {
+        double best = NAN;
+        int64_t trial = -1;
+        for (int64_t i = 0; i < st->n_rows; i++) {
+            const cv_trial_row *row = &st->rows[i];
+            double m = cv_study_metric(st, row);
+            if (row->round == st->round_rows[r].round && row->parent < 0 &&
+                cv_metric_better(st->metric, m, best))
+                best = m, trial = row->trial;
+        }
+        snprintf(text, sizeof text, "-");
+        if (trial >= 0)
+            snprintf(text, sizeof text, "%.4f (trial %lld)", best, (long long)trial);
+        cell(out, text, r == last);
+    }
+    for (int d = 0; d < cv_space_dims(st->space); d++) {
+        cv_param p = cv_space_dim_get(st->space, d)->param;
+        fprintf(out, "  %-14s", cv_param_get_info(p)->name);
+        for (int64_t r = 0; r < st->n_rounds; r++) {
+            round_region(st, &st->round_rows[r], p, text, sizeof text);
+            cell(out, text, r == last);
+        }
+    }
+}
+
+int cv_report_print(FILE *out, const cv_study *st, int top, cv_error *err)
+{
+    int rc = 0;
+    int64_t *order = malloc((size_t)(st->n_rows > 0 ? st->n_rows : 1) * sizeof *order);
+    cv_report_effect *effects = NULL;
+    int n_effects = 0;
+    char *yaml = NULL;
+    if (order == NULL) {
+        rc = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory", st->path);
+        goto done;
+    }
+    int64_t ranked = cv_study_rank(st, order);
+    const char *metric = cv_report_metric_name(st);
+    fprintf(out, "%s: study %s, %s search, %d round%s of %d trials, metric %s (%s is better)\n",
+            st->path, st->job.name ? st->job.name : "?",
+            method_names[cv_space_method(st->space)], st->rounds, st->rounds == 1 ? "" : "s",
+            st->trials_per_round, metric,
+            st->metric == CV_METRIC_DEV_LOSS ? "lower" : "higher");
+    print_status(out, st);
+    if (st->n_rows == 0) {
+        fprintf(out, "no trial has finished yet\n");
+        goto done;
+    }
+
+    fprintf(out, "\nleaderboard: the best %lld of %lld trials by %s\n",
+            (long long)(top < st->n_rows ? top : st->n_rows), (long long)st->n_rows, metric);
+    cv_report_leaderboard(out, st, order, top);
+    if (ranked == 0) {
+        fprintf(out, "no trial has a %s: nothing to analyze\n", metric);
+        goto done;
+    }
+    double best = cv_study_metric(st, &st->rows[order[0]]);
+
+    if ((rc = cv_report_effects(st, &effects, &n_effects, err)) != 0)
+        goto done;
+    if (n_effects > 0)
+        print_effects(out, st, effects, n_effects, best);
+    print_rounds(out, st);
+
+    int n_best = 0;
+    if ((rc = cv_report_suggest(st, &yaml, &n_best, err)) != 0)
+        goto done;
+    if (n_effects > 0) {
+        fprintf(out, "\nsuggested next region: where the best %d of %lld trials by %s landed, "
+                     "on each parameter's own scale,\nwidened by %.0f%% of its width (paste it "
+                     "into the next job file):\n",
+                n_best, (long long)ranked, metric, 100 * CV_SPACE_MARGIN);
+        fputs(yaml, out);
+    }
+
+done:
+    free(order);
+    free(effects);
+    free(yaml);
+    return rc;
+}
