@@ -40,7 +40,7 @@ typedef struct cv_run_opts {
  * status. */
 int cv_run(MPI_Comm comm, const cv_run_opts *opts, cv_error *err);
 
-/* Installs the SIGTERM/SIGINT handlers that ask a running study to stop:
+/* Installs the SIGTERM/SIGINT/SIGUSR1 handlers that ask a running study to stop:
  * stop dispatching, mark in-flight trials interrupted, close the file. */
 void cv_run_install_signal_handlers(void);
 

@@ -71,6 +71,10 @@ void cv_run_install_signal_handlers(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    /* mpirun forwards SIGUSR1 to every rank without ending the job itself
+     * (it kills the ranks a few seconds after forwarding SIGTERM): the
+     * gentle way to stop a study under mpirun. */
+    sigaction(SIGUSR1, &sa, NULL);
 }
 
 typedef struct work_msg {
