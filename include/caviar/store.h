@@ -144,7 +144,10 @@ int cv_store_check_output(const char *path, bool overwrite, cv_error *err);
  * parameters it searches give /rounds its columns) run on ranks processes:
  * the root attributes and the empty tables. An existing file is refused
  * unless overwrite; stale side files of an earlier file of that name are
- * removed. On success *out owns the open file (release with cv_store_close). */
+ * removed. The file is built under a temp name in PATH.ckpt and appears at
+ * path only when complete: at cv_store_start_swmr (or cv_store_close), so
+ * that a writer killed meanwhile leaves no half-made file behind. On success
+ * *out owns the open file (release with cv_store_close). */
 int cv_store_create(cv_store **out, const char *path, const cv_job *job, int ranks,
                     bool overwrite, cv_error *err);
 
@@ -204,6 +207,17 @@ int cv_store_rewrite_curves(cv_store *s, const cv_curve_row *rows, int64_t n, cv
  * it; NULL when *n is 0). A SWMR reader sees the rows flushed so far. */
 int cv_store_read_trials(cv_store *s, cv_trial_row **rows, int64_t *n, cv_error *err);
 int cv_store_read_curves(cv_store *s, cv_curve_row **rows, int64_t *n, cv_error *err);
+
+/* Folds trial rows read in file order (several for a trial interrupted and
+ * re-run) in place to the final table: one row per trial, in id order, the
+ * trial's last finished row, or its last row if none finished. Returns the
+ * new count, or -1 without memory (rows unchanged). */
+int64_t cv_trial_rows_fold(cv_trial_row *rows, int64_t n);
+
+/* Folds curve rows read in file order in place to one per (trial, epoch), in
+ * that order, the last appended winning (a re-run's). Returns the new count,
+ * or -1 without memory (rows unchanged). */
+int64_t cv_curve_rows_fold(cv_curve_row *rows, int64_t n);
 
 /* How many rounds /rounds holds. */
 int cv_store_round_count(cv_store *s, int64_t *n, cv_error *err);

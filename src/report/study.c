@@ -95,50 +95,6 @@ void cv_report_count(const cv_study *st, cv_report_counts *c)
 
 /* ---- loading --------------------------------------------------------------- */
 
-/* Orders rows by trial id, then by position in the file. */
-typedef struct row_key {
-    int64_t trial, pos;
-} row_key;
-
-static int compare_keys(const void *a, const void *b)
-{
-    const row_key *x = a, *y = b;
-    if (x->trial != y->trial)
-        return (x->trial > y->trial) - (x->trial < y->trial);
-    return (x->pos > y->pos) - (x->pos < y->pos);
-}
-
-/* Folds rows (in append order) in place to one per trial, in id order: the
- * last finished row of each, or its last row if none finished. Returns the
- * new count, or -1 without memory. */
-static int64_t fold_rows(cv_trial_row *rows, int64_t n)
-{
-    if (n == 0)
-        return 0;
-    row_key *keys = malloc((size_t)n * sizeof *keys);
-    cv_trial_row *copy = malloc((size_t)n * sizeof *copy);
-    if (keys == NULL || copy == NULL) {
-        free(keys), free(copy);
-        return -1;
-    }
-    for (int64_t i = 0; i < n; i++)
-        keys[i] = (row_key){rows[i].trial, i};
-    qsort(keys, (size_t)n, sizeof *keys, compare_keys);
-    memcpy(copy, rows, (size_t)n * sizeof *rows);
-    int64_t k = 0;
-    for (int64_t i = 0; i < n; i++) {
-        const cv_trial_row *r = &copy[keys[i].pos];
-        if (k > 0 && rows[k - 1].trial == r->trial) {
-            if (r->status != CV_TRIAL_INTERRUPTED || rows[k - 1].status == CV_TRIAL_INTERRUPTED)
-                rows[k - 1] = *r;
-        } else {
-            rows[k++] = *r;
-        }
-    }
-    free(keys), free(copy);
-    return k;
-}
-
 int cv_study_load(cv_study *st, cv_store *s, bool with_curves, cv_error *err)
 {
     int rc = 0;
@@ -163,7 +119,7 @@ int cv_study_load(cv_study *st, cv_store *s, bool with_curves, cv_error *err)
         goto error;
     if (with_curves && (rc = cv_store_read_curves(s, &st->curves, &st->n_curves, err)) != 0)
         goto error;
-    int64_t n = fold_rows(st->rows, st->n_rows);
+    int64_t n = cv_trial_rows_fold(st->rows, st->n_rows);
     if (n < 0) {
         rc = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for %lld trials", st->path,
                      (long long)st->n_rows);

@@ -807,77 +807,6 @@ static int begin_round(master *m, int r, cv_error *err)
 
 /* ---- the end of a study ------------------------------------------------- */
 
-/* Orders rows by trial id, then by position in the file. */
-typedef struct row_key {
-    int64_t trial, pos;
-} row_key;
-
-static int compare_keys(const void *a, const void *b)
-{
-    const row_key *x = a, *y = b;
-    if (x->trial != y->trial)
-        return (x->trial > y->trial) - (x->trial < y->trial);
-    return (x->pos > y->pos) - (x->pos < y->pos);
-}
-
-/* The final table from the rows of a file in append order: one row per
- * trial, in id order; of several rows of a trial (an interrupted run and its
- * re-run) the last finished one, or the last one if none finished. Folds in
- * place and returns the new count. */
-static int64_t final_rows(cv_trial_row *rows, int64_t n)
-{
-    row_key *keys = malloc((size_t)(n > 0 ? n : 1) * sizeof *keys);
-    cv_trial_row *copy = malloc((size_t)(n > 0 ? n : 1) * sizeof *copy);
-    if (keys == NULL || copy == NULL) {
-        free(keys), free(copy);
-        return n; /* unsorted but complete: still a valid table */
-    }
-    for (int64_t i = 0; i < n; i++)
-        keys[i] = (row_key){rows[i].trial, i};
-    qsort(keys, (size_t)n, sizeof *keys, compare_keys);
-    memcpy(copy, rows, (size_t)n * sizeof *rows);
-    int64_t k = 0;
-    for (int64_t i = 0; i < n; i++) {
-        const cv_trial_row *r = &copy[keys[i].pos];
-        if (k > 0 && rows[k - 1].trial == r->trial) {
-            if (r->status != CV_TRIAL_INTERRUPTED || rows[k - 1].status == CV_TRIAL_INTERRUPTED)
-                rows[k - 1] = *r;
-        } else {
-            rows[k++] = *r;
-        }
-    }
-    free(keys), free(copy);
-    return k;
-}
-
-/* The final curves from the rows of a file in append order: a trial re-run
- * after an interruption appended its epochs again, and its last point of
- * each epoch wins. Folds in place (ordered by trial, then epoch) and returns
- * the new count, or -1 when nothing repeats and the table can stay. */
-static int64_t final_curves(cv_curve_row *rows, int64_t n)
-{
-    row_key *keys = malloc((size_t)(n > 0 ? n : 1) * sizeof *keys);
-    cv_curve_row *copy = malloc((size_t)(n > 0 ? n : 1) * sizeof *copy);
-    if (keys == NULL || copy == NULL) {
-        free(keys), free(copy);
-        return -1;
-    }
-    /* key: (trial, epoch) in one int64 (epochs < 2^24), then file position */
-    for (int64_t i = 0; i < n; i++)
-        keys[i] = (row_key){rows[i].trial * ((int64_t)1 << 24) + rows[i].epoch, i};
-    qsort(keys, (size_t)n, sizeof *keys, compare_keys);
-    memcpy(copy, rows, (size_t)n * sizeof *rows);
-    int64_t k = 0;
-    for (int64_t i = 0; i < n; i++) {
-        if (k > 0 && keys[i].trial == keys[i - 1].trial)
-            rows[k - 1] = copy[keys[i].pos];
-        else
-            rows[k++] = copy[keys[i].pos];
-    }
-    free(keys), free(copy);
-    return k < n ? k : -1;
-}
-
 /* Scores the kept checkpoints on the test set once, into their rows. */
 static int score_test_set(master *m, cv_trial_row *rows, int64_t n, cv_error *err)
 {
@@ -962,7 +891,12 @@ static int finish_study(master *m, bool complete, cv_error *err)
     int64_t n = 0;
     if ((rc = cv_store_read_trials(m->store, &rows, &n, err)) != 0)
         return rc;
-    n = final_rows(rows, n);
+    int64_t folded = cv_trial_rows_fold(rows, n);
+    if (folded < 0) {
+        free(rows);
+        return cv_fail(err, CV_ERR_NOMEM, "runner: out of memory for the final table");
+    }
+    n = folded;
     if (complete && (rc = score_test_set(m, rows, n, err)) != 0) {
         free(rows);
         return rc;
@@ -977,8 +911,8 @@ static int finish_study(master *m, bool complete, cv_error *err)
     int64_t nc = 0;
     if ((rc = cv_store_read_curves(m->store, &curves, &nc, err)) != 0)
         return rc;
-    int64_t kept = final_curves(curves, nc);
-    if (kept >= 0)
+    int64_t kept = cv_curve_rows_fold(curves, nc);
+    if (kept >= 0 && kept < nc) /* rewritten only where a re-run repeated epochs */
         rc = cv_store_rewrite_curves(m->store, curves, kept, err);
     free(curves);
     /* this run's wall time, for the report's worker utilization */

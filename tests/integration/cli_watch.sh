@@ -19,7 +19,7 @@ data: {source: data/blobs.csv, dev_size: 0.2}
 search: {trials: 8, rounds: 2, keep: 0.25, seed: 3}
 checkpoints: {keep: 2}
 parameters:
-  epochs: 40
+  epochs: 300
   batch_size: 16
   learning_rate: {distribution: log_uniform, min: 1.0e-4, max: 1.0e-1}
   hidden_units: {values: [16, 32]}
