@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +63,134 @@ static const char *h5_class_name(H5T_class_t cls)
     }
 }
 
+static uint64_t le64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Whether the free list of a local heap (its data segment of size bytes at
+ * file offset at) is damaged: a block outside the segment, or a list that
+ * does not end (HDF5 1.10 follows a cycle forever, allocating as it goes).
+ * Each block holds the offset of the next (1, or all ones, at the end) and
+ * its size; a block is at least 16 bytes, so a list has at most size / 16. */
+static int h5_bad_free_list(FILE *f, uint64_t at, uint64_t size, uint64_t first)
+{
+    unsigned char *seg = malloc(size);
+    if (seg == NULL || at > (uint64_t)LONG_MAX || fseek(f, (long)at, SEEK_SET) != 0 ||
+        fread(seg, 1, size, f) != size) {
+        free(seg);
+        return seg != NULL; /* out of memory: leave the file to HDF5 */
+    }
+    int bad = 1;
+    uint64_t block = first;
+    for (uint64_t steps = 0; steps <= size / 16; steps++) {
+        if (block == 1 || block == UINT64_MAX) {
+            bad = 0;
+            break;
+        }
+        if (block >= size || size - block < 16)
+            break;
+        uint64_t next = le64(seg + block), len = le64(seg + block + 8);
+        if (len > size - block)
+            break;
+        block = next;
+    }
+    free(seg);
+    return bad;
+}
+
+/* In a file of the original format (superblock version 0 or 1, what h5py
+ * writes by default) the root group's names live in a local heap that the
+ * superblock points to. HDF5 1.10 does not check that heap before looking a
+ * name up (H5Lexists, H5Dopen2): a damaged heap header (no "HEAP"
+ * signature, a data segment of 2^64 - 1 bytes or at an undefined address)
+ * makes it copy from a null pointer or overrun its own heap. Read the
+ * superblock and the heap header ourselves and refuse such a file first.
+ * Files this cannot judge (a user block, 4-byte addresses, a root entry
+ * without the cached heap address, newer superblocks) are left to HDF5. */
+static int h5_check_root_heap(const char *path, cv_error *err)
+{
+    unsigned char sb[128], heap[32];
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return 0; /* HDF5 reports it */
+    int bad = 0;
+    size_t got = fread(sb, 1, sizeof sb, f);
+    if (got >= 100 && memcmp(sb, "\211HDF\r\n\032\n", 8) == 0 && sb[8] <= 1 &&
+        sb[13] == 8 && sb[14] == 8 && fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        size_t entry = sb[8] == 0 ? 56 : 60; /* the root group's symbol table entry */
+        uint32_t cache = (uint32_t)sb[entry + 16] | (uint32_t)sb[entry + 17] << 8 |
+                         (uint32_t)sb[entry + 18] << 16 | (uint32_t)sb[entry + 19] << 24;
+        uint64_t base = le64(sb + 24), at = le64(sb + entry + 32);
+        if (cache == 1 && size > 0) {
+            uint64_t end = (uint64_t)size;
+            bad = base > end || at > end - base || end - base - at < sizeof heap ||
+                  fseek(f, (long)(base + at), SEEK_SET) != 0 ||
+                  fread(heap, 1, sizeof heap, f) != sizeof heap;
+            if (!bad) {
+                uint64_t data_size = le64(heap + 8), free_at = le64(heap + 16);
+                uint64_t data_at = le64(heap + 24);
+                bad = memcmp(heap, "HEAP", 4) != 0 || heap[4] != 0 || data_size == 0 ||
+                      data_at > end - base || data_size > end - base - data_at ||
+                      (free_at != UINT64_MAX && free_at >= data_size);
+                if (!bad && free_at != UINT64_MAX)
+                    bad = h5_bad_free_list(f, base + data_at, data_size, free_at);
+            }
+        }
+    }
+    fclose(f);
+    if (bad)
+        return cv_fail(err, CV_ERR_INPUT,
+                       "%s: damaged HDF5 file: the root group's local heap (its table of names) "
+                       "is not valid",
+                       path);
+    return 0;
+}
+
+/* Checks that the storage a dataset's layout message declares can hold its
+ * values: HDF5 1.10 trusts it and, reading a damaged file, copies from a
+ * null buffer (a compact dataset that holds fewer bytes than its shape
+ * needs) or past the end of the file (a contiguous one), crashing in
+ * H5Dread. Unallocated contiguous storage is fine (HDF5 returns the fill
+ * value); chunked storage is checked chunk by chunk by HDF5 itself. */
+static int h5_check_storage(const h5_set *s, hid_t file, const char *path, const char *name,
+                            cv_error *err)
+{
+    if (s->rank < 1)
+        return 0; /* refused by the caller */
+    size_t esize = H5Tget_size(s->type);
+    double need = (double)esize; /* bytes of every value, in double: no wrap */
+    for (int k = 0; k < s->rank; k++)
+        need *= (double)s->dims[k];
+    hid_t dcpl = H5Dget_create_plist(s->dset);
+    H5D_layout_t layout = dcpl >= 0 ? H5Pget_layout(dcpl) : H5D_LAYOUT_ERROR;
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (esize == 0 || layout == H5D_LAYOUT_ERROR)
+        return cv_fail(err, CV_ERR_INPUT, "%s: dataset %s: cannot read its storage layout", path,
+                       name);
+    double have = (double)H5Dget_storage_size(s->dset);
+    hsize_t file_size = 0;
+    bool bad = false;
+    if (layout == H5D_COMPACT) {
+        bad = have != need;
+    } else if (layout == H5D_CONTIGUOUS) {
+        haddr_t off = H5Dget_offset(s->dset);
+        bad = off != HADDR_UNDEF && (have < need || H5Fget_filesize(file, &file_size) < 0 ||
+                                     (double)off + need > (double)file_size);
+    }
+    if (bad)
+        return cv_fail(err, CV_ERR_INPUT,
+                       "%s: dataset %s is damaged: its storage holds %.0f bytes (within the "
+                       "file) for the %.0f bytes of its values",
+                       path, name, have, need);
+    return 0;
+}
+
 /* Opens dataset name at the root and reads its shape and type class. */
 static int h5_open(h5_set *s, hid_t file, const char *path, const char *name, cv_error *err)
 {
@@ -98,7 +227,7 @@ static int h5_open(h5_set *s, hid_t file, const char *path, const char *name, cv
     s->cls = H5Tget_class(s->type);
     if (s->cls == H5T_NO_CLASS)
         return cv_fail(err, CV_ERR_INPUT, "%s: dataset %s: cannot read its type", path, name);
-    return 0;
+    return h5_check_storage(s, file, path, name, err);
 }
 
 /* Closes what h5_open opened; returns -1 if HDF5 refused. */
@@ -142,6 +271,9 @@ int cv_h5in_read(cv_dataset *ds, const char *path, cv_error *err)
         ret = cv_fail(err, CV_ERR_INPUT, "%s: not an HDF5 file (no HDF5 signature found)", path);
         goto error;
     }
+    ret = h5_check_root_heap(path, err);
+    if (ret < 0)
+        goto error;
     file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0) {
         ret = cv_fail(err, CV_ERR_INPUT,

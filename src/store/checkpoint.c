@@ -190,8 +190,10 @@ void cv_store_remove_side_files(const char *ckpt_dir, bool remove_dir)
     struct dirent *e;
     char path[4400];
     while ((e = readdir(d)) != NULL) {
-        /* trial_NNNNNN.h5 and the temp files of interrupted writes */
-        if (strncmp(e->d_name, "trial_", 6) != 0 || strstr(e->d_name, ".h5") == NULL)
+        /* trial_NNNNNN.h5, the temp files of interrupted writes, and a new
+         * results file whose creation was interrupted */
+        if ((strncmp(e->d_name, "trial_", 6) != 0 || strstr(e->d_name, ".h5") == NULL) &&
+            strcmp(e->d_name, CV_CREATING_NAME) != 0)
             continue;
         snprintf(path, sizeof path, "%s/%s", ckpt_dir, e->d_name);
         unlink(path);

@@ -31,8 +31,27 @@ void cv_h5_quiet_off(cv_h5_quiet *q)
 static herr_t innermost(unsigned n, const H5E_error2_t *e, void *out)
 {
     if (n == 0 && e->desc != NULL)
-        snprintf(out, 200, "%s", e->desc);
+        snprintf(out, 1024, "%s", e->desc);
     return 0;
+}
+
+/* HDF5's failed reads and writes describe themselves at length ("file write
+ * failed: time = ..., filename = '...', file descriptor = 21, errno = 28,
+ * error message = 'No space left on device', buf = ..."): keep what failed
+ * and the system's reason, which a long path would otherwise push out of the
+ * message ("file write failed: No space left on device"). */
+static void tidy(char *why, size_t size)
+{
+    const char *key = "error message = '";
+    const char *m = strstr(why, key), *colon = strchr(why, ':');
+    if (m == NULL || colon == NULL || colon > m)
+        return;
+    m += strlen(key);
+    const char *end = strchr(m, '\'');
+    int len = end != NULL ? (int)(end - m) : (int)strlen(m);
+    char out[256];
+    snprintf(out, sizeof out, "%.*s: %.*s", (int)(colon - why), why, len, m);
+    snprintf(why, size, "%s", out);
 }
 
 int cv_h5_fail(cv_error *err, int code, const char *fmt, ...)
@@ -42,9 +61,11 @@ int cv_h5_fail(cv_error *err, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    char why[200] = "";
+    char why[1024] = "";
     if (H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost, why) < 0)
         why[0] = '\0';
+    tidy(why, sizeof why);
+    why[200] = '\0'; /* a reason, not a report */
     if (why[0] != '\0')
         return cv_fail(err, code, "%s (HDF5: %s)", msg, why);
     return cv_fail(err, code, "%s", msg);
@@ -555,6 +576,13 @@ int cv_h5_append(hid_t dset, hid_t mem_type, const void *recs, hsize_t n)
     ret = 0;
 error:;
     hid_t stack = cv_h5_stack_save(ret);
+    /* A failed write (a full disk) must not leave the table grown over rows
+     * that were never written: closing the file would record the larger
+     * extent, and readers would find rows of zeros (status "", epoch 0). */
+    if (ret < 0 && rows >= 0) {
+        hsize_t back[1] = {(hsize_t)rows};
+        (void)H5Dset_extent(dset, back);
+    }
     if (cv_h5_close(&mspace) < 0)
         ret = -1;
     if (cv_h5_close(&fspace) < 0)

@@ -13,7 +13,12 @@
  * above, from corrupting a file a live study is writing. Writers therefore
  * hold an advisory flock on the side-file directory PATH.ckpt for as long as
  * they write; a second writer is refused, and a reader repairs a file only
- * when nobody holds that lock. The kernel drops the lock of a killed writer. */
+ * when nobody holds that lock. The kernel drops the lock of a killed writer.
+ *
+ * A new file is built under a temp name inside PATH.ckpt (CV_CREATING_NAME)
+ * and renamed to PATH once it is complete and in SWMR mode (or closed): a
+ * study killed, or out of disk space, while it creates the file leaves no
+ * half-written PATH that neither opens nor resumes, just nothing to resume. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -31,6 +36,19 @@
 /* HDF5's private file-access property that h5clear uses to reset the status
  * flags a killed writer left in the superblock. */
 #define CLEAR_STATUS_FLAGS "clear_status_flags"
+
+/* HDF5 1.10 registers an exit handler on its first call that closes the
+ * files still open. A file whose H5Fclose failed (its last flush hit a full
+ * disk) stays registered half-destroyed, and that handler then crashes
+ * (SIGSEGV in H5F__close_cb) or loops ("HDF5: infinite loop closing
+ * library"), turning a clear "No space left on device" error into a crash.
+ * The store closes every file it opens itself, so the handler has nothing
+ * to do: switch it off before HDF5's first call, which only a constructor
+ * can guarantee for every program linking the store. */
+__attribute__((constructor)) static void no_hdf5_exit_handler(void)
+{
+    (void)H5dont_atexit(); /* fails only if HDF5 was already initialized */
+}
 
 hid_t cv_store_fapl_latest(void)
 {
@@ -89,6 +107,8 @@ static int close_file(cv_store *s)
 
 static void store_free(cv_store *s)
 {
+    if (s->creating != NULL)
+        unlink(s->creating); /* a new file that never became complete */
     if (s->lock_fd >= 0) {
         rmdir(s->ckpt_dir); /* when no side file is left in it */
         close(s->lock_fd);  /* releases the writer's lock */
@@ -97,7 +117,28 @@ static void store_free(cv_store *s)
     free(s->ckpt_dir);
     free(s->job_text);
     free(s->job_path);
+    free(s->creating);
     free(s);
+}
+
+/* Gives a complete new file its name: renamed over PATH with overwrite,
+ * else linked (which refuses an existing PATH) and the temp name removed. */
+static int publish(cv_store *s, cv_error *err)
+{
+    if (s->creating == NULL)
+        return 0;
+    int rc = s->overwrite ? rename(s->creating, s->path) : link(s->creating, s->path);
+    if (rc != 0) {
+        int e = errno;
+        return cv_fail(err, e == EEXIST ? CV_ERR_INPUT : CV_ERR_IO,
+                       "%s: cannot move the new results file into place: %s", s->path,
+                       e == EEXIST ? "already exists (refusing to overwrite it)" : strerror(e));
+    }
+    if (!s->overwrite)
+        unlink(s->creating);
+    free(s->creating);
+    s->creating = NULL;
+    return 0;
 }
 
 int cv_store_close(cv_store *s, cv_error *err)
@@ -108,6 +149,8 @@ int cv_store_close(cv_store *s, cv_error *err)
     int ret = 0;
     if (close_file(s) < 0)
         ret = cv_h5_fail(err, CV_ERR_IO, "%s: HDF5 could not close the file cleanly", s->path);
+    else
+        ret = publish(s, err); /* a new file closed before SWMR mode */
     cv_h5_quiet_off(&q);
     store_free(s);
     return ret;
@@ -283,7 +326,14 @@ static int create(cv_store **out, const char *path, const cv_job *job, int ranks
         ret = cv_h5_fail(err, CV_ERR_RUNTIME, "%s: cannot set up HDF5 file access", path);
         goto error;
     }
-    s->file = H5Fcreate(path, overwrite ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, fapl);
+    /* Built under its temp name (a stale one is ours to replace: we hold
+     * the lock), published by cv_store_start_swmr or cv_store_close. */
+    if ((s->creating = str_concat(s->ckpt_dir, "/" CV_CREATING_NAME)) == NULL) {
+        ret = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory", path);
+        goto error;
+    }
+    s->overwrite = overwrite;
+    s->file = H5Fcreate(s->creating, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     if (s->file < 0) {
         ret = cv_h5_fail(err, CV_ERR_IO, "%s: cannot create the results file", path);
         goto error;
@@ -387,6 +437,9 @@ int cv_store_start_swmr(cv_store *s, cv_error *err)
         ret = cv_h5_fail(err, CV_ERR_IO, "%s: cannot start SWMR writing", s->path);
     else
         s->swmr_write = true;
+    /* Complete and flushed: readers may find it now. */
+    if (ret == 0)
+        ret = publish(s, err);
     cv_h5_quiet_off(&q);
     return ret;
 }
@@ -414,6 +467,22 @@ done:
         ret = -1;
     cv_h5_close(&fapl);
     return ret;
+}
+
+/* A SWMR reader retries a metadata read whose checksum fails (the writer
+ * may be rewriting that block), sleeping twice as long each time: HDF5's
+ * default of 100 attempts sleeps for centuries on a damaged block, so a
+ * damaged file hung `caviar report` and `watch` (found by fuzzing). 20
+ * attempts wait about 2 ms in all, far longer than a writer takes to write
+ * a block. */
+#define SWMR_READ_ATTEMPTS 20
+
+static hid_t swmr_read_fapl(void)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0 && H5Pset_metadata_read_attempts(fapl, SWMR_READ_ATTEMPTS) < 0)
+        cv_h5_close(&fapl);
+    return fapl;
 }
 
 /* Opens the HDF5 file of s as mode asks, with the fallbacks for a file whose
@@ -451,7 +520,10 @@ static int open_hdf5(cv_store *s, cv_store_mode mode, cv_error *err)
         if (s->file < 0) {
             first = H5Eget_current_stack();
             /* Being written (or its writer died) in SWMR mode. */
-            s->file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+            hid_t rfapl = swmr_read_fapl();
+            s->file = rfapl < 0 ? H5I_INVALID_HID
+                                : H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, rfapl);
+            cv_h5_close(&rfapl);
             s->swmr_read = s->file >= 0;
         }
         if (s->file < 0 && !writer_alive(s->ckpt_dir) && clear_status_flags(path) == 0)

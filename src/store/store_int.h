@@ -25,6 +25,9 @@ struct cv_store {
     bool swmr_write; /* in SWMR write mode */
     bool swmr_read;  /* opened as a SWMR reader */
     int lock_fd;     /* a writer's flock on ckpt_dir, or -1 (see store.c) */
+    char *creating;  /* a new file's temp name (ckpt_dir/creating.h5) until it is
+                        complete and renamed to path (see store.c); else NULL */
+    bool overwrite;  /* a new file may replace an existing one at path */
 };
 
 /* Table and dataset names. */
@@ -149,6 +152,9 @@ int cv_store_create_tables(cv_store *s, const cv_job *job, cv_error *err);
 int cv_store_open_tables(cv_store *s, cv_error *err);
 
 /* ---- checkpoint.c ------------------------------------------------------------ */
+
+/* The temp name, inside PATH.ckpt, under which a new results file is built. */
+#define CV_CREATING_NAME "creating.h5"
 
 /* Removes the side files (and temp files) of PATH.ckpt, and the directory
  * too if rmdir and it is left empty. */
