@@ -71,6 +71,13 @@ int cv_h5_fail(cv_error *err, int code, const char *fmt, ...)
 hid_t cv_h5_stack_save(int ret);
 void cv_h5_stack_restore(hid_t stack);
 
+/* Whether path's global heap collections (where HDF5 keeps variable-length
+ * strings: the store's text attributes) are damaged, which HDF5 1.10 does
+ * not check before reading them: an object of size 0 makes it loop forever,
+ * an object larger than its collection makes it read out of bounds. Returns
+ * 1 (damaged), 0 (sound, or not judged), -1 (cannot read the file). */
+int cv_h5_bad_global_heap(const char *path);
+
 /* Closes any kind of hid_t if valid and sets it invalid; returns -1 if HDF5
  * refused. */
 int cv_h5_close(hid_t *id);
