@@ -502,11 +502,6 @@ static int open_hdf5(cv_store *s, cv_store_mode mode, cv_error *err)
                        path);
     if (is_hdf5 < 0)
         return cv_h5_fail(err, CV_ERR_INPUT, "%s: cannot read as HDF5", path);
-    if (cv_h5_bad_global_heap(path) > 0)
-        return cv_fail(err, CV_ERR_INPUT,
-                       "%s: damaged HDF5 file: a global heap collection (where the text "
-                       "attributes live) is not valid",
-                       path);
 
     /* A writer first takes the lock: nobody else may write or repair now. */
     if (mode == CV_STORE_APPEND) {
@@ -566,6 +561,13 @@ static int open_store(cv_store **out, const char *path, cv_store_mode mode, cv_e
         return cv_fail(err, CV_ERR_NOMEM, "%s: out of memory", path);
     if ((ret = open_hdf5(s, mode, err)) < 0)
         goto error;
+    if (cv_h5_bad_global_heap(path) > 0) {
+        ret = cv_fail(err, CV_ERR_INPUT,
+                      "%s: damaged HDF5 file: a global heap collection (where the text "
+                      "attributes live) is not valid",
+                      path);
+        goto error;
+    }
 
     htri_t has = H5Aexists(s->file, "format");
     if (has < 0) {

@@ -75,7 +75,10 @@ void cv_h5_stack_restore(hid_t stack);
  * strings: the store's text attributes) are damaged, which HDF5 1.10 does
  * not check before reading them: an object of size 0 makes it loop forever,
  * an object larger than its collection makes it read out of bounds. Returns
- * 1 (damaged), 0 (sound, or not judged), -1 (cannot read the file). */
+ * 1 (damaged), 0 (sound, or not judged), -1 (cannot read the file). Call it
+ * once HDF5 has opened the file: a collection that runs past the end of the
+ * file counts as damaged, which only a file HDF5 finds complete tells apart
+ * from a truncated file. */
 int cv_h5_bad_global_heap(const char *path);
 
 /* Closes any kind of hid_t if valid and sets it invalid; returns -1 if HDF5

@@ -129,11 +129,12 @@ next_cmd() {
   esac
 }
 
-# complete NP: resumes (or runs) without faults to the end; the table must be
-# the uninterrupted run's. Starts a new chain.
+# complete: resumes (or runs) without faults to the end, on 1 rank (a file
+# killed on 3 ranks resumes on 1 just as well); the table must be the
+# uninterrupted run's. Starts a new chain.
 complete() {
   next_cmd
-  launch "$1" "" "${cmd[@]}"
+  launch 1 "" "${cmd[@]}"
   await_study
   if [ "$rc" -ne 0 ]; then
     fail "${cmd[0]} after kills: exit status $rc"
@@ -243,7 +244,7 @@ for np in 1 3; do
     last_check=absent
     inject "$np" "$phase" "$fault"
     [ -n "${resume_fault:-}" ] && inject "$np" resume "$resume_fault"
-    complete "$np"
+    complete
   done
 done
 
@@ -251,7 +252,7 @@ done
 # Within the time an uninterrupted run took (start-up included) after the
 # start of each command (run or resume, 1 or 3 ranks), six kills per chain.
 echo "uninterrupted runs: ${ms1} ms on 1 rank, ${ms3} ms on 3 ranks"
-for k in $(seq 1 24); do
+for k in $(seq 1 18); do
   np=$((k % 2 ? 1 : 3))
   next_cmd
   ms=$((np == 1 ? ms1 : ms3))
@@ -269,7 +270,7 @@ for k in $(seq 1 24); do
   else
     fail "${cmd[0]} killed after $delay s: exit status $rc"
   fi
-  [ $((k % 6)) -eq 0 ] && complete "$np"
+  [ $((k % 6)) -eq 0 ] && complete
 done
 
 # ---- 2. one worker killed ------------------------------------------------------
@@ -318,7 +319,7 @@ if mount -t tmpfs -o size=1m tmpfs "$F"; then
   cp "$T/study.yaml" "$F/"
   cp -r "$T/data" "$F/"
   full_errors=0
-  for free in 8 40 72 104 136 168; do
+  for free in 8 40 72 136; do
     rm -rf "$F/full.h5" "$F/full.h5.ckpt" "$STATE"
     used=$(du -sk "$F" | awk '{print $1}')
     dd if=/dev/zero of="$F/filler" bs=1k count=$((1024 - used - free)) 2>/dev/null
@@ -395,5 +396,5 @@ echo "kills attempted: $attempted, survived: $survived (calls never reached or s
 for ph in startup append checkpoint gather resume random; do
   echo "  $ph: ${phase_survived[$ph]:-0} of ${phase_attempted[$ph]:-0} survived"
 done
-[ "$attempted" -ge 40 ] || fail "only $attempted kills landed"
+[ "$attempted" -ge 36 ] || fail "only $attempted kills landed"
 finish

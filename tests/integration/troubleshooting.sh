@@ -36,6 +36,9 @@ printf 'data: {source: cut-images-idx3-ubyte}\n' >cut-idx.yaml
 printf 'data: {source: alone-images-idx3-ubyte}\n' >alone-idx.yaml
 printf 'data: {source: no-y.h5}\n' >no-y.yaml
 printf 'not an HDF5 file\n' >notes.h5
+# a file the HDF5 loader fuzzer made: its root group's name heap is damaged
+cp "$(dirname "$readme")/tests/fuzz/crashes/h5in/crash-149ed76b9c4108924ae63653bbf5977814a7b48a" damaged.h5
+printf 'data: {source: damaged.h5}\n' >damaged.yaml
 $PY - <<'PY'
 import struct
 import h5py
