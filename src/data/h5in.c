@@ -13,7 +13,13 @@
  *
  * HDF5 prints its own error stack to stderr by default; that is switched off
  * while reading and restored after, since every failure is reported here
- * with the file and the dataset it concerns. */
+ * with the file and the dataset it concerns.
+ *
+ * caviar checks what it can before HDF5 reads a file (the root group's name
+ * heap, a dataset's storage against its shape), but HDF5 1.10 still crashes
+ * on some damaged object headers and B-trees. So the file is read in a child
+ * process (caviar/isolate.h) that sends X and y back through a pipe: a file
+ * that crashes HDF5 is refused with a message, like any other bad input. */
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -23,7 +29,15 @@
 
 #include <hdf5.h>
 
+#include "caviar/isolate.h"
 #include "loaders.h"
+
+static bool g_isolate = true;
+
+void cv_data_isolate_hdf5(bool on)
+{
+    g_isolate = on;
+}
 
 /* The open pieces of one dataset. */
 typedef struct h5_set {
@@ -244,7 +258,8 @@ static int h5_close(h5_set *s)
     return bad;
 }
 
-int cv_h5in_read(cv_dataset *ds, const char *path, cv_error *err)
+/* Reads the file in this process. */
+static int h5in_read(cv_dataset *ds, const char *path, cv_error *err)
 {
     int ret = 0;
     hid_t file = H5I_INVALID_HID;
@@ -442,4 +457,68 @@ error:
         cv_dataset_free(ds);
     }
     return ret;
+}
+
+/* The reader's state for cv_isolate: the child reads ds and sends its
+ * shape, labels and features; the parent receives them into its own ds. */
+typedef struct h5in_job {
+    cv_dataset *ds;
+    const char *path;
+} h5in_job;
+
+static int h5in_work(void *arg, cv_error *err)
+{
+    h5in_job *j = arg;
+    return h5in_read(j->ds, j->path, err);
+}
+
+static int h5in_send(void *arg, int fd)
+{
+    const cv_dataset *ds = ((h5in_job *)arg)->ds;
+    int64_t shape[2] = {ds->n, ds->d};
+    size_t n = (size_t)ds->n;
+    if (cv_write_all(fd, shape, sizeof shape) < 0 ||
+        cv_write_all(fd, ds->y, n * sizeof *ds->y) < 0 ||
+        cv_write_all(fd, ds->X, n * (size_t)ds->d * sizeof *ds->X) < 0)
+        return -1;
+    return 0;
+}
+
+static int h5in_receive(void *arg, int fd, cv_error *err)
+{
+    h5in_job *j = arg;
+    cv_dataset *ds = j->ds;
+    int64_t shape[2];
+    if (cv_read_all(fd, shape, sizeof shape) < 0)
+        return 1; /* the child ended early: cv_isolate says why */
+    /* The child checked these bounds; a wrong shape here is a broken pipe. */
+    if (shape[0] < 1 || shape[0] > CV_DATA_MAX_N || shape[1] < 1 || shape[1] > INT_MAX ||
+        (uint64_t)shape[0] * (uint64_t)shape[1] > (uint64_t)PTRDIFF_MAX / sizeof(double))
+        return cv_fail(err, CV_ERR_RUNTIME, "%s: the process reading it sent a bad shape",
+                       j->path);
+    size_t n = (size_t)shape[0], d = (size_t)shape[1];
+    ds->y = malloc(n * sizeof *ds->y);
+    ds->X = malloc(n * d * sizeof *ds->X);
+    if (ds->y == NULL || ds->X == NULL) {
+        cv_dataset_free(ds);
+        return cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for %zu x %zu features", j->path,
+                       n, d);
+    }
+    if (cv_read_all(fd, ds->y, n * sizeof *ds->y) < 0 ||
+        cv_read_all(fd, ds->X, n * d * sizeof *ds->X) < 0) {
+        cv_dataset_free(ds);
+        return 1;
+    }
+    ds->n = shape[0];
+    ds->d = (int)shape[1];
+    return 0;
+}
+
+int cv_h5in_read(cv_dataset *ds, const char *path, cv_error *err)
+{
+    memset(ds, 0, sizeof *ds);
+    h5in_job j = {ds, path};
+    cv_isolated r = {h5in_work, h5in_send, h5in_receive, &j};
+    return cv_isolate(&r, g_isolate, path,
+                      "damaged HDF5 file: the HDF5 library crashed reading its structure", err);
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "caviar/blas.h"
 #include "caviar/config.h"
 #include "caviar/data.h"
@@ -27,25 +28,6 @@ typedef struct shape {
     int layers, units, batch;
     int steps; /* per repetition */
 } shape;
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 #define REPS 7
 
@@ -99,7 +81,7 @@ static double time_training(trainer *t, const shape *s, const cv_data *data)
 {
     const int d = data->d, B = s->batch;
     const int64_t n = data->train.n;
-    double t0 = now();
+    double t0 = bench_now();
     for (int k = 0; k < s->steps; k++) {
         if (t->pos + B > n)
             t->pos = 0;
@@ -112,7 +94,7 @@ static double time_training(trainer *t, const shape *s, const cv_data *data)
         cv_nn_forward_backward(t->net, t->X, t->y, B, NULL, NULL);
         cv_nn_update(t->net, 1e-3);
     }
-    return (double)s->steps * B / (now() - t0);
+    return (double)s->steps * B / (bench_now() - t0);
 }
 
 /* The step's matrix products alone, on buffers A, W, C of the largest size. */
@@ -120,7 +102,7 @@ static double time_sgemm(const shape *s, int inputs, int classes, const float *A
                          float *C)
 {
     const int L = s->layers, H = s->units, B = s->batch;
-    double t0 = now();
+    double t0 = bench_now();
     for (int k = 0; k < s->steps; k++) {
             for (int l = 0; l <= L; l++) {
                 int in = l == 0 ? inputs : H, out = l == L ? classes : H;
@@ -136,7 +118,7 @@ static double time_sgemm(const shape *s, int inputs, int classes, const float *A
                                 W, out, 0.0f, C, in);
             }
     }
-    return (double)s->steps * B / (now() - t0);
+    return (double)s->steps * B / (bench_now() - t0);
 }
 
 /* Runs shape s: REPS alternating repetitions after a warm-up of each. */
@@ -161,9 +143,9 @@ static void bench_shape(const shape *s, const cv_data *data, double *rate, doubl
     }
     trainer_close(&t);
     free(A), free(W), free(C);
-    *rate = median(rates, REPS);
-    *ceil = median(ceils, REPS);
-    *ratio = median(ratios, REPS);
+    *rate = bench_median(rates, REPS);
+    *ceil = bench_median(ceils, REPS);
+    *ratio = bench_median(ratios, REPS);
 }
 
 int main(int argc, char **argv)

@@ -55,7 +55,7 @@ diff -q "$T/want" "$T/got" >/dev/null || { fail "watch's final leaderboard diffe
 h5dump -H "$T/w.h5" >/dev/null || fail "the watched file does not open plainly"
 
 # a study stopped by SIGTERM: watch ends and says how to finish it
-sed 's/epochs: 40/epochs: 400/' "$T/study.yaml" >"$T/long.yaml"
+sed 's/epochs: 300/epochs: 30000/' "$T/study.yaml" >"$T/long.yaml"
 mpirun -np 3 --oversubscribe --bind-to none "$caviar" run "$T/long.yaml" -o "$T/s.h5" \
   >"$T/srun.out" 2>"$T/srun.err" &
 run_pid=$!

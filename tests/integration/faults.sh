@@ -91,7 +91,15 @@ launch() {
 # DELAY seconds if given, or after 120 s in any case); sets $rc.
 await_study() {
   local delay=${1:-120}
-  ( sleep "$delay"; kill_session "$pid" ) 2>/dev/null &
+  # (the killer takes its sleep with it when it is killed, and holds no
+  # pipe of the test's: an orphaned sleep would keep meson waiting)
+  (
+    trap 'kill "$s" 2>/dev/null; exit 0' TERM
+    sleep "$delay" &
+    s=$!
+    wait "$s"
+    kill_session "$pid"
+  ) >/dev/null 2>&1 &
   local killer=$!
   wait "$pid" 2>/dev/null
   rc=$?

@@ -39,6 +39,9 @@ printf 'not an HDF5 file\n' >notes.h5
 # a file the HDF5 loader fuzzer made: its root group's name heap is damaged
 cp "$(dirname "$readme")/tests/fuzz/crashes/h5in/crash-149ed76b9c4108924ae63653bbf5977814a7b48a" damaged.h5
 printf 'data: {source: damaged.h5}\n' >damaged.yaml
+# one on which HDF5 1.10 itself crashes (a root symbol table message overwritten)
+cp "$(dirname "$readme")/tests/fuzz/hdf5-crashes/h5in/btree-lookup-a0024182" crashing.h5
+printf 'data: {source: crashing.h5}\n' >crashing.yaml
 $PY - <<'PY'
 import struct
 import h5py

@@ -1,0 +1,177 @@
+/* test_isolate.c: readers run in a child process (caviar/isolate.h).
+ *
+ * The result crosses the pipe intact (more than a pipe's buffer of it), the
+ * work really runs in another process, a failure keeps its status and
+ * message, and every way a child can end early becomes the right error: a
+ * crash (SIGSEGV, SIGABRT) is bad input, a kill from outside or a child
+ * that leaves without its result is a runtime failure. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "caviar/isolate.h"
+
+enum { COUNT = 1 << 20 }; /* 4 MiB of int32: many pipe buffers */
+
+typedef enum how { SUCCEED, FAIL, SEGV, ABORT, KILLED, LEAVE, BAD_RECEIVE } how;
+
+typedef struct state {
+    how how;
+    pid_t worker; /* the process that ran work */
+    int32_t *values;
+    int received;
+} state;
+
+static int work(void *arg, cv_error *err)
+{
+    state *s = arg;
+    s->worker = getpid();
+    switch (s->how) {
+    case FAIL:
+        return cv_fail(err, CV_ERR_INPUT, "data.h5: dataset y, example 3: label -1");
+    case SEGV:
+        raise(SIGSEGV);
+        break;
+    case ABORT:
+        abort();
+    case KILLED:
+        raise(SIGKILL);
+        break;
+    case LEAVE:
+        _exit(3);
+    default:
+        break;
+    }
+    s->values = malloc(COUNT * sizeof *s->values);
+    if (s->values == NULL)
+        return cv_fail(err, CV_ERR_NOMEM, "out of memory");
+    for (int32_t i = 0; i < COUNT; i++)
+        s->values[i] = i * 7 + 1;
+    return 0;
+}
+
+static int send_values(void *arg, int fd)
+{
+    state *s = arg;
+    int32_t pid = (int32_t)s->worker;
+    return cv_write_all(fd, &pid, sizeof pid) < 0 ||
+                   cv_write_all(fd, s->values, COUNT * sizeof *s->values) < 0
+               ? -1
+               : 0;
+}
+
+static int receive_values(void *arg, int fd, cv_error *err)
+{
+    state *s = arg;
+    s->received = 1;
+    if (s->how == BAD_RECEIVE)
+        return cv_fail(err, CV_ERR_NOMEM, "data.h5: out of memory for 9 x 9 features");
+    int32_t pid;
+    s->values = malloc(COUNT * sizeof *s->values);
+    if (s->values == NULL || cv_read_all(fd, &pid, sizeof pid) < 0 ||
+        cv_read_all(fd, s->values, COUNT * sizeof *s->values) < 0)
+        return 1;
+    s->worker = (pid_t)pid;
+    return 0;
+}
+
+static int run(state *s, bool isolated, cv_error *err)
+{
+    cv_isolated r = {work, send_values, receive_values, s};
+    return cv_isolate(&r, isolated, "data.h5", "damaged file: the reader crashed", err);
+}
+
+static void test_result_crosses_the_pipe(void **unused)
+{
+    (void)unused;
+    state s = {.how = SUCCEED};
+    cv_error err = {0};
+    assert_int_equal(run(&s, true, &err), 0);
+    assert_true(s.received);
+    assert_true(s.worker != getpid()); /* the work ran in a child */
+    assert_non_null(s.values);
+    for (int32_t i = 0; i < COUNT; i++)
+        if (s.values[i] != i * 7 + 1)
+            fail_msg("value %d arrived as %d", i, s.values[i]);
+    free(s.values);
+}
+
+static void test_in_process(void **unused)
+{
+    (void)unused;
+    state s = {.how = SUCCEED};
+    cv_error err = {0};
+    assert_int_equal(run(&s, false, &err), 0);
+    assert_false(s.received);
+    assert_int_equal(s.worker, getpid());
+    assert_int_equal(s.values[COUNT - 1], (COUNT - 1) * 7 + 1);
+    free(s.values);
+}
+
+static void test_failure_keeps_its_message(void **unused)
+{
+    (void)unused;
+    state s = {.how = FAIL};
+    cv_error err = {0};
+    assert_int_equal(run(&s, true, &err), CV_ERR_INPUT);
+    assert_string_equal(err.msg, "data.h5: dataset y, example 3: label -1");
+    assert_false(s.received);
+}
+
+static void test_crash_is_bad_input(void **unused)
+{
+    (void)unused;
+    state s = {.how = SEGV};
+    cv_error err = {0};
+    assert_int_equal(run(&s, true, &err), CV_ERR_INPUT);
+    assert_string_equal(err.msg, "data.h5: damaged file: the reader crashed (the process "
+                                 "reading it died of SIGSEGV)");
+    state a = {.how = ABORT};
+    cv_error aerr = {0};
+    assert_int_equal(run(&a, true, &aerr), CV_ERR_INPUT);
+    assert_non_null(strstr(aerr.msg, "died of SIGABRT"));
+}
+
+static void test_early_ends_are_runtime_failures(void **unused)
+{
+    (void)unused;
+    state k = {.how = KILLED};
+    cv_error kerr = {0};
+    assert_int_equal(run(&k, true, &kerr), CV_ERR_RUNTIME);
+    assert_string_equal(kerr.msg,
+                        "data.h5: the process reading it was killed (SIGKILL) before it finished");
+    state l = {.how = LEAVE};
+    cv_error lerr = {0};
+    assert_int_equal(run(&l, true, &lerr), CV_ERR_RUNTIME);
+    assert_string_equal(lerr.msg, "data.h5: the process reading it failed to hand its result over");
+}
+
+static void test_receive_failure(void **unused)
+{
+    (void)unused;
+    state s = {.how = BAD_RECEIVE};
+    cv_error err = {0};
+    assert_int_equal(run(&s, true, &err), CV_ERR_NOMEM);
+    assert_string_equal(err.msg, "data.h5: out of memory for 9 x 9 features");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_result_crosses_the_pipe),
+        cmocka_unit_test(test_in_process),
+        cmocka_unit_test(test_failure_keeps_its_message),
+        cmocka_unit_test(test_crash_is_bad_input),
+        cmocka_unit_test(test_early_ends_are_runtime_failures),
+        cmocka_unit_test(test_receive_failure),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
