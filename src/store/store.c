@@ -62,6 +62,20 @@ hid_t cv_store_fapl_latest(void)
     return fapl;
 }
 
+/* The latest-format access list without HDF5's own file lock, for a process
+ * that holds the writer's lock on PATH.ckpt: readers (caviar watch, h5py,
+ * with or without swmr=True) hold HDF5's shared lock for as long as they
+ * have the file open, which would make a resume, or the end of a study,
+ * fail while someone looks at the results. The writer's lock is what keeps
+ * a second writer out. */
+static hid_t fapl_writer(void)
+{
+    hid_t fapl = cv_store_fapl_latest();
+    if (fapl >= 0 && H5Pset_file_locking(fapl, false, true) < 0)
+        cv_h5_close(&fapl);
+    return fapl;
+}
+
 static char *str_concat(const char *a, const char *b)
 {
     size_t na = strlen(a), nb = strlen(b);
@@ -450,10 +464,10 @@ int cv_store_start_swmr(cv_store *s, cv_error *err)
  * resets the superblock's status flags, and moves the end of allocated space
  * (EOA), which a SWMR writer does not keep up to date in the superblock, to
  * the end of the file, so that appending does not overwrite flushed rows. */
-static int clear_status_flags(const char *path)
+static int clear_status_flags(const char *path, bool writer)
 {
     int ret = -1;
-    hid_t fapl = cv_store_fapl_latest(), file = H5I_INVALID_HID;
+    hid_t fapl = writer ? fapl_writer() : cv_store_fapl_latest(), file = H5I_INVALID_HID;
     hbool_t clear = true;
     if (fapl < 0 || H5Pset(fapl, CLEAR_STATUS_FLAGS, &clear) < 0)
         goto done;
@@ -509,7 +523,7 @@ static int open_hdf5(cv_store *s, cv_store_mode mode, cv_error *err)
         if (rc < 0)
             return rc;
     }
-    hid_t fapl = cv_store_fapl_latest();
+    hid_t fapl = mode == CV_STORE_APPEND ? fapl_writer() : cv_store_fapl_latest();
     if (fapl < 0)
         return cv_h5_fail(err, CV_ERR_RUNTIME, "%s: cannot set up HDF5 file access", path);
     /* The first attempt's error says best why a file cannot be opened (a
@@ -526,13 +540,13 @@ static int open_hdf5(cv_store *s, cv_store_mode mode, cv_error *err)
             cv_h5_close(&rfapl);
             s->swmr_read = s->file >= 0;
         }
-        if (s->file < 0 && !writer_alive(s->ckpt_dir) && clear_status_flags(path) == 0)
+        if (s->file < 0 && !writer_alive(s->ckpt_dir) && clear_status_flags(path, false) == 0)
             s->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     } else {
         s->file = H5Fopen(path, H5F_ACC_RDWR, fapl);
         if (s->file < 0) {
             first = H5Eget_current_stack();
-            if (clear_status_flags(path) == 0)
+            if (clear_status_flags(path, true) == 0)
                 s->file = H5Fopen(path, H5F_ACC_RDWR, fapl);
         }
         s->writable = s->file >= 0;
@@ -651,13 +665,8 @@ int cv_store_reopen_plain(cv_store *s, cv_error *err)
 {
     if (close_file(s) < 0)
         return cv_h5_fail(err, CV_ERR_IO, "%s: HDF5 could not close the file cleanly", s->path);
-    /* Without HDF5's file lock: a SWMR reader (caviar watch, h5py with
-     * swmr=True) holds a shared one for as long as it has the file open,
-     * which would fail the end of the study. This process is still the only
-     * writer: it holds the writer's lock on PATH.ckpt. */
-    hid_t fapl = cv_store_fapl_latest();
-    if (fapl >= 0 && H5Pset_file_locking(fapl, false, true) < 0)
-        cv_h5_close(&fapl);
+    /* This process is still the only writer: it holds the writer's lock. */
+    hid_t fapl = fapl_writer();
     if (fapl < 0)
         return cv_h5_fail(err, CV_ERR_RUNTIME, "%s: cannot set up HDF5 file access", s->path);
     s->file = H5Fopen(s->path, H5F_ACC_RDWR, fapl);

@@ -2,7 +2,8 @@
 # cli_run.sh CAVIAR: `caviar run` and `caviar resume` under mpirun on a small
 # study: every trial once with its curves and checkpoints; the same table on
 # 1, 2 and 3 ranks; a study killed with SIGKILL, or stopped by SIGTERM, and
-# resumed ends with the table of an uninterrupted run; a diverging trial is
+# resumed (also while an h5py reader holds the file open) ends with the table
+# of an uninterrupted run; a diverging trial is
 # recorded as diverged and the study goes on.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -93,7 +94,14 @@ rc=$?
 [ "$rc" -eq 0 ] || fail "SIGUSR1 under mpirun: exit status $rc, expected 0"
 expect_grep 'study stopped: .*resume with: caviar resume' "$T/term.err" "SIGUSR1 under mpirun"
 "$py" -c "import h5py,sys; h5py.File(sys.argv[1],'r')" "$T/termed.h5" || fail "SIGUSR1: file does not open plainly"
-expect_status 0 "resume after SIGUSR1" -- mpi 2 "$caviar" resume "$T/termed.h5"
+# an analyst's notebook holds the file open (h5py, plainly): resume goes on
+"$py" -c "import h5py,sys,time; f=h5py.File(sys.argv[1],'r'); print(len(f['trials']), flush=True); time.sleep(60)" \
+  "$T/termed.h5" >"$T/reader.out" 2>&1 &
+reader=$!
+for _ in $(seq 1 100); do [ -s "$T/reader.out" ] && break; sleep 0.1; done
+expect_status 0 "resume after SIGUSR1, a reader holding the file" -- mpi 2 "$caviar" resume "$T/termed.h5"
+kill "$reader" 2>/dev/null
+wait "$reader" 2>/dev/null
 "$py" "$here/table.py" "$T/termed.h5" >"$T/ttermed"
 diff -q "$T/tref" "$T/ttermed" >/dev/null || { fail "table after SIGUSR1 + resume differs"; diff "$T/tref" "$T/ttermed" | head -5 >&2; }
 
