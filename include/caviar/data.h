@@ -8,7 +8,6 @@
 #ifndef CAVIAR_DATA_H
 #define CAVIAR_DATA_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 #include "caviar/error.h"
@@ -63,12 +62,6 @@ void cv_dataset_standardize(cv_dataset *ds, const float *mean, const float *std)
 
 void cv_dataset_free(cv_dataset *ds);
 
-/* HDF5 sources are read in a child process that hands the data back, so
- * that a damaged file on which the HDF5 library itself crashes is refused
- * with a message (CV_ERR_INPUT) instead of ending caviar. On by default;
- * false reads them in this process (the fuzz targets, which must see such
- * crashes). */
-void cv_data_isolate_hdf5(bool on);
 void cv_data_free(cv_data *data);
 
 #endif

@@ -26,17 +26,31 @@ typedef struct cv_isolated {
     int (*send)(void *arg, int fd);                   /* 0, or -1 if writing failed */
     int (*receive)(void *arg, int fd, cv_error *err); /* 0 or a negative cv_status */
     void *arg;
+    double seconds;  /* how long work may take in the child (damaged files can
+                        make HDF5 loop forever); 0: no limit */
+    size_t memory;   /* how much address space the child may map beyond what
+                        it inherits, in bytes (a damaged length can make HDF5
+                        fill all memory); 0: no limit. Not applied under
+                        AddressSanitizer, which maps terabytes of shadow */
+    const char *why; /* what a crash or an overrun says of the file, after
+                        "PATH: " ("damaged HDF5 file: ...") */
 } cv_isolated;
 
-/* Runs r->work in a child process and r->receive here (isolated), or
- * r->work here (!isolated, or when no process can be started). Returns 0
- * with the result in r->arg; work's or receive's own status and message
- * when it failed; or, when the child died of a crash (SIGSEGV, SIGBUS,
- * SIGABRT, SIGFPE, SIGILL, SIGSYS), CV_ERR_INPUT with the message
- * "PATH: CRASH_MSG (the process reading it died of SIGSEGV)". A child
- * killed from outside (SIGKILL, SIGTERM) is CV_ERR_RUNTIME. */
-int cv_isolate(const cv_isolated *r, bool isolated, const char *path, const char *crash_msg,
-               cv_error *err);
+/* Whether readers run in a child process: on by default; off in the fuzz
+ * targets, which must see HDF5's own crashes. Process-wide. */
+void cv_isolation_enable(bool on);
+bool cv_isolation_enabled(void);
+
+/* Runs r->work in a child process and r->receive here, or r->work here
+ * (isolation off, or when no process can be started). Returns 0 with the
+ * result in r->arg; work's or receive's own status and message when it
+ * failed. When the child died of a crash (SIGSEGV, SIGBUS, SIGABRT, SIGFPE,
+ * SIGILL, SIGSYS), or work ran longer than r->seconds (the child is then
+ * killed), returns CV_ERR_INPUT with the message "PATH: WHY (the process
+ * reading it died of SIGSEGV)" or "PATH: WHY (the process reading it was
+ * stopped after N s)". A child killed from outside (SIGKILL, SIGTERM) is
+ * CV_ERR_RUNTIME. */
+int cv_isolate(const cv_isolated *r, const char *path, cv_error *err);
 
 /* Writes (reads) exactly n bytes to (from) fd, retrying after signals and
  * short transfers. Return 0, or -1 on an error or (reading) an early end. */

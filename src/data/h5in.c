@@ -26,18 +26,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <hdf5.h>
 
 #include "caviar/isolate.h"
 #include "loaders.h"
 
-static bool g_isolate = true;
-
-void cv_data_isolate_hdf5(bool on)
-{
-    g_isolate = on;
-}
 
 /* The open pieces of one dataset. */
 typedef struct h5_set {
@@ -518,7 +513,12 @@ int cv_h5in_read(cv_dataset *ds, const char *path, cv_error *err)
 {
     memset(ds, 0, sizeof *ds);
     h5in_job j = {ds, path};
-    cv_isolated r = {h5in_work, h5in_send, h5in_receive, &j};
-    return cv_isolate(&r, g_isolate, path,
-                      "damaged HDF5 file: the HDF5 library crashed reading its structure", err);
+    /* Reading takes a few seconds per GB even compressed: a generous bound
+     * that only a loop inside HDF5 overruns. A data set may legitimately
+     * take any memory, so none is set. */
+    struct stat st;
+    double size = stat(path, &st) == 0 ? (double)st.st_size : 0.0;
+    cv_isolated r = {h5in_work, h5in_send, h5in_receive, &j, 30.0 + size / 10e6, 0,
+                     "damaged HDF5 file: the HDF5 library failed reading it"};
+    return cv_isolate(&r, path, err);
 }

@@ -25,12 +25,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "caviar/isolate.h"
 #include "store_int.h"
 
 /* HDF5's private file-access property that h5clear uses to reset the status
@@ -652,11 +654,83 @@ error:
     return ret;
 }
 
+/* ---- the probe -------------------------------------------------------------- */
+
+/* Walks the side-file checkpoints of dir (trial_NNNNNN.h5; not the temp
+ * files of a writer). */
+static void walk_side_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    char path[PATH_MAX];
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (strncmp(e->d_name, "trial_", 6) != 0 || len < 4 ||
+            strcmp(e->d_name + len - 3, ".h5") != 0 ||
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path)
+            continue;
+        hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        if (f >= 0)
+            cv_h5_walk(f);
+        cv_h5_close(&f);
+    }
+    closedir(d);
+}
+
+/* In the probing child: opens path as a reader would and reads all of it.
+ * Failures are left for the real open to report. */
+static int probe_work(void *arg, cv_error *err)
+{
+    (void)err;
+    const char *path = arg;
+    cv_store *s = NULL;
+    cv_error ignored = {0};
+    if (open_store(&s, path, CV_STORE_READ, &ignored) == 0) {
+        cv_h5_walk(s->file);
+        walk_side_files(s->ckpt_dir);
+        close_file(s);
+        store_free(s);
+    }
+    return 0;
+}
+
+static int probe_send(void *arg, int fd)
+{
+    (void)arg, (void)fd;
+    return 0;
+}
+
+static int probe_receive(void *arg, int fd, cv_error *err)
+{
+    (void)arg, (void)fd, (void)err;
+    return 0;
+}
+
+/* Before this process reads a results file: a child reads every part of it
+ * first, so that a file on which HDF5 crashes is refused instead. */
+static int probe(const char *path, cv_error *err)
+{
+    if (!cv_isolation_enabled())
+        return 0;
+    /* The walk reads each dataset once (at most 1 GiB each): a few seconds
+     * per GB of file at worst, and memory for the largest dataset. Only a
+     * damaged file makes HDF5 loop, or ask for more. */
+    struct stat st;
+    double size = stat(path, &st) == 0 ? (double)st.st_size : 0.0;
+    cv_isolated r = {probe_work, probe_send, probe_receive, (void *)path, 20.0 + size / 10e6,
+                     (size_t)4 << 30, "damaged HDF5 file: the HDF5 library failed reading it"};
+    return cv_isolate(&r, path, err);
+}
+
 int cv_store_open(cv_store **out, const char *path, cv_store_mode mode, cv_error *err)
 {
     *out = NULL;
     cv_h5_quiet q = cv_h5_quiet_on();
-    int rc = open_store(out, path, mode, err);
+    int rc = probe(path, err);
+    if (rc == 0)
+        rc = open_store(out, path, mode, err);
     cv_h5_quiet_off(&q);
     return rc;
 }

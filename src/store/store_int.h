@@ -81,6 +81,12 @@ void cv_h5_stack_restore(hid_t stack);
  * from a truncated file. */
 int cv_h5_bad_global_heap(const char *path);
 
+/* Reads every object, attribute, soft link and dataset (up to 1 GiB) of
+ * an open file, ignoring what HDF5 refuses (probe.c): run in a child
+ * process before caviar reads a results file, where a crash inside HDF5
+ * ends the child, not caviar. */
+void cv_h5_walk(hid_t file);
+
 /* Closes any kind of hid_t if valid and sets it invalid; returns -1 if HDF5
  * refused. */
 int cv_h5_close(hid_t *id);

@@ -15,6 +15,7 @@
 
 #include "bench_util.h"
 #include "caviar/data.h"
+#include "caviar/isolate.h"
 
 enum { N = 60000, D = 784 };
 
@@ -88,9 +89,9 @@ int main(int argc, char **argv)
         return 1;
     read_once(path); /* warm the page cache */
     for (int r = 0; r < reps; r++) {
-        cv_data_isolate_hdf5(false);
+        cv_isolation_enable(false);
         in[r] = read_once(path);
-        cv_data_isolate_hdf5(true);
+        cv_isolation_enable(true);
         iso[r] = read_once(path);
     }
     double *ratio = malloc((size_t)reps * sizeof *ratio);

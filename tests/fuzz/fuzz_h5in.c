@@ -12,11 +12,12 @@
 #include <stdlib.h>
 
 #include "caviar/data.h"
+#include "caviar/isolate.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    cv_data_isolate_hdf5(false); /* HDF5's own crashes must show here */
+    cv_isolation_enable(false); /* HDF5's own crashes must show here */
     const char *path = cv_fuzz_write("input.h5", data, size);
     cv_data d;
     cv_error err = {0};

@@ -3,8 +3,9 @@
  * The result crosses the pipe intact (more than a pipe's buffer of it), the
  * work really runs in another process, a failure keeps its status and
  * message, and every way a child can end early becomes the right error: a
- * crash (SIGSEGV, SIGABRT) is bad input, a kill from outside or a child
- * that leaves without its result is a runtime failure. */
+ * crash (SIGSEGV, SIGABRT) or a child that overruns its time is bad input,
+ * a kill from outside or a child that leaves without its result is a
+ * runtime failure; the memory limit holds. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -21,7 +22,7 @@
 
 enum { COUNT = 1 << 20 }; /* 4 MiB of int32: many pipe buffers */
 
-typedef enum how { SUCCEED, FAIL, SEGV, ABORT, KILLED, LEAVE, BAD_RECEIVE } how;
+typedef enum how { SUCCEED, FAIL, SEGV, ABORT, KILLED, LEAVE, BAD_RECEIVE, HANG, GREEDY } how;
 
 typedef struct state {
     how how;
@@ -47,6 +48,16 @@ static int work(void *arg, cv_error *err)
         break;
     case LEAVE:
         _exit(3);
+    case HANG:
+        for (;;)
+            pause();
+    case GREEDY: { /* 2 GiB: refused under a 256 MiB limit */
+        void *p = malloc((size_t)2 << 30);
+        if (p == NULL)
+            return cv_fail(err, CV_ERR_NOMEM, "data.h5: out of memory");
+        free(p);
+        return cv_fail(err, CV_ERR_INPUT, "data.h5: the limit was not applied");
+    }
     default:
         break;
     }
@@ -83,10 +94,19 @@ static int receive_values(void *arg, int fd, cv_error *err)
     return 0;
 }
 
+static int run_limited(state *s, bool isolated, double seconds, size_t memory, cv_error *err)
+{
+    cv_isolated r = {work,    send_values, receive_values, s,
+                     seconds, memory,      "damaged file: the reader failed"};
+    cv_isolation_enable(isolated);
+    int rc = cv_isolate(&r, "data.h5", err);
+    cv_isolation_enable(true);
+    return rc;
+}
+
 static int run(state *s, bool isolated, cv_error *err)
 {
-    cv_isolated r = {work, send_values, receive_values, s};
-    return cv_isolate(&r, isolated, "data.h5", "damaged file: the reader crashed", err);
+    return run_limited(s, isolated, 0, 0, err);
 }
 
 static void test_result_crosses_the_pipe(void **unused)
@@ -132,7 +152,7 @@ static void test_crash_is_bad_input(void **unused)
     state s = {.how = SEGV};
     cv_error err = {0};
     assert_int_equal(run(&s, true, &err), CV_ERR_INPUT);
-    assert_string_equal(err.msg, "data.h5: damaged file: the reader crashed (the process "
+    assert_string_equal(err.msg, "data.h5: damaged file: the reader failed (the process "
                                  "reading it died of SIGSEGV)");
     state a = {.how = ABORT};
     cv_error aerr = {0};
@@ -163,6 +183,32 @@ static void test_receive_failure(void **unused)
     assert_string_equal(err.msg, "data.h5: out of memory for 9 x 9 features");
 }
 
+static void test_overrun_is_bad_input(void **unused)
+{
+    (void)unused;
+    state s = {.how = HANG};
+    cv_error err = {0};
+    assert_int_equal(run_limited(&s, true, 0.3, 0, &err), CV_ERR_INPUT);
+    assert_string_equal(err.msg, "data.h5: damaged file: the reader failed (the process reading "
+                                 "it was stopped after 0.3 s)");
+}
+
+static void test_memory_limit(void **unused)
+{
+    (void)unused;
+#if defined(__SANITIZE_ADDRESS__)
+    skip(); /* not applied under AddressSanitizer */
+#endif
+    state s = {.how = GREEDY};
+    cv_error err = {0};
+    assert_int_equal(run_limited(&s, true, 0, (size_t)256 << 20, &err), CV_ERR_NOMEM);
+    assert_string_equal(err.msg, "data.h5: out of memory");
+    /* and without a limit the same allocation is made (address space only) */
+    state t = {.how = GREEDY};
+    cv_error terr = {0};
+    assert_int_equal(run_limited(&t, true, 0, 0, &terr), CV_ERR_INPUT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -172,6 +218,8 @@ int main(void)
         cmocka_unit_test(test_crash_is_bad_input),
         cmocka_unit_test(test_early_ends_are_runtime_failures),
         cmocka_unit_test(test_receive_failure),
+        cmocka_unit_test(test_overrun_is_bad_input),
+        cmocka_unit_test(test_memory_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
