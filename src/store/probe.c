@@ -5,8 +5,8 @@
  * group B-trees and heaps, a dataset's storage), and a damaged results
  * file can make the library crash wherever caviar happens to read it:
  * opening a table, a checkpoint's attributes, a tensor. The walk reads all
- * of them (every object, every attribute, every dataset up to a size) the
- * way caviar's own readers would, so that the crash, if any, ends the
+ * of them (every object, every attribute, every dataset whose reading can
+ * go wrong) the way caviar's own readers would, so that the crash, if any, ends the
  * probing child and not caviar. It reports nothing: a part HDF5 refuses
  * with an error is skipped, since the reader that needs it says so itself
  * with a better message. */
@@ -38,15 +38,28 @@ static void read_values(hid_t obj, hid_t type, hid_t space, bool attr)
     cv_h5_close(&mtype);
 }
 
-/* Whether the file holds most of a dataset's values: a dataset whose shape
- * says far more than its storage holds (a damaged shape, or chunks never
- * written) is mostly fill values, which HDF5 makes up without reading the
- * file, and reading them would only cost time. */
-static bool mostly_stored(hid_t dset, hid_t type, hid_t space)
+/* Whether a dataset needs reading to be probed. Its values are read through
+ * whatever its layout says: a chunked dataset's chunk index (a B-tree HDF5
+ * follows as it finds it) or a compact one's bytes in its header must be
+ * read; a contiguous one is one plain read of a range of the file, harmless
+ * when that range lies within the file and holds every value, so big
+ * checkpoint tensors cost nothing here. A dataset whose shape says far more
+ * than its storage holds (a damaged shape, or chunks never written) is
+ * mostly fill values, which HDF5 makes up without reading the file: not
+ * read either. */
+static bool needs_read(hid_t dset, hid_t type, hid_t space, hsize_t file_size)
 {
     hssize_t n = H5Sget_simple_extent_npoints(space);
     double need = (double)H5Tget_size(type) * (double)(n > 0 ? n : 0);
     double have = (double)H5Dget_storage_size(dset);
+    hid_t dcpl = H5Dget_create_plist(dset);
+    H5D_layout_t layout = dcpl >= 0 ? H5Pget_layout(dcpl) : H5D_LAYOUT_ERROR;
+    cv_h5_close(&dcpl);
+    if (layout == H5D_CONTIGUOUS) {
+        haddr_t at = H5Dget_offset(dset);
+        if (at != HADDR_UNDEF && have >= need && (double)at + need <= (double)file_size)
+            return false;
+    }
     return need <= 4.0 * have + (double)(1 << 20);
 }
 
@@ -74,7 +87,9 @@ static herr_t probe_object(hid_t root, const char *name, const H5O_info_t *info,
     (void)H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_NATIVE, &at, probe_attr, NULL);
     if (info->type == H5O_TYPE_DATASET) {
         hid_t type = H5Dget_type(obj), space = H5Dget_space(obj);
-        if (type >= 0 && space >= 0 && mostly_stored(obj, type, space))
+        hsize_t file_size = 0;
+        if (type >= 0 && space >= 0 && H5Fget_filesize(obj, &file_size) >= 0 &&
+            needs_read(obj, type, space, file_size))
             read_values(obj, type, space, false);
         cv_h5_close(&space);
         cv_h5_close(&type);
