@@ -162,7 +162,11 @@ int cv_store_start_swmr(cv_store *s, cv_error *err);
 
 /* Opens an existing results file. A file without the root attribute format
  * is refused with CV_ERR_INPUT ("PATH: not a caviar results file (no 'format'
- * attribute)"), as are missing, truncated and non-HDF5 files. */
+ * attribute)"), as are missing, truncated and non-HDF5 files. First a child
+ * process reads every part of the file (caviar/isolate.h): a damaged file
+ * on which HDF5 itself crashes, loops or runs out of memory is refused
+ * with CV_ERR_INPUT ("PATH: damaged HDF5 file: ...") before this process
+ * reads any of it. */
 int cv_store_open(cv_store **out, const char *path, cv_store_mode mode, cv_error *err);
 
 /* Closes the file (ending SWMR mode) and frees the handle; safe on NULL.
