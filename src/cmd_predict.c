@@ -83,7 +83,7 @@ static int parse_args(int argc, char **argv, predict_args *a)
             a->out = val;
         } else if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
             fputs(predict_usage, stdout);
-            exit(0);
+            return -1; /* asked for help: done */
         } else if (opt[0] == '-' && opt[1] != '\0') {
             fprintf(stderr, "caviar predict: unknown option '%s'\n%s", opt, predict_usage);
             return 2;
@@ -180,7 +180,7 @@ int cv_cmd_predict(int argc, char **argv)
     predict_args args = {0};
     int rc = parse_args(argc, argv, &args);
     if (rc != 0)
-        return rc;
+        return rc < 0 ? 0 : rc;
 
     cv_error err = {0};
     cv_store *store = NULL;

@@ -58,7 +58,7 @@ static int parse(int argc, char **argv, bool resume, cv_run_opts *o, const char 
             o->overwrite = true;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(run_usage, stdout);
-            exit(0);
+            return -1; /* asked for help: done */
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "caviar %s: unknown option '%s'\n%s", cmd, a, run_usage);
             return 2;
@@ -96,7 +96,7 @@ static int study(int argc, char **argv, bool resume)
     const char *input = NULL;
     int rc = parse(argc, argv, resume, &o, &input);
     if (rc != 0)
-        return rc;
+        return rc < 0 ? 0 : rc;
     char *owned = NULL;
     if (resume) {
         o.results_path = input;

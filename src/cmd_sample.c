@@ -63,7 +63,7 @@ static int parse_args(int argc, char **argv, sample_args *args)
             args->all = true;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(sample_usage, stdout);
-            exit(0);
+            return -1; /* asked for help: done */
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "caviar sample: unknown option '%s'\n%s", a, sample_usage);
             return 2;
@@ -87,7 +87,7 @@ int cv_cmd_sample(int argc, char **argv)
     sample_args args = {0};
     int rc = parse_args(argc, argv, &args);
     if (rc != 0)
-        return rc;
+        return rc < 0 ? 0 : rc;
 
     cv_error err = {0};
     cv_job job = {0};

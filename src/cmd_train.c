@@ -90,7 +90,7 @@ static int parse_args(int argc, char **argv, train_args *args)
             args->threads = (int)t;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(train_usage, stdout);
-            exit(0);
+            return -1; /* asked for help: done */
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "caviar train: unknown option '%s'\n%s", a, train_usage);
             return 2;
@@ -517,7 +517,7 @@ int cv_cmd_train(int argc, char **argv)
     train_args args = {.sets = sets};
     int rc = parse_args(argc, argv, &args);
     if (rc != 0)
-        return rc;
+        return rc < 0 ? 0 : rc;
     if (args.from != NULL)
         return train_from(&args);
 

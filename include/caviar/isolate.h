@@ -34,6 +34,11 @@ typedef struct cv_isolated {
                         AddressSanitizer, which maps terabytes of shadow */
     const char *why; /* what a crash or an overrun says of the file, after
                         "PATH: " ("damaged HDF5 file: ...") */
+    bool forward_signals; /* the child is the program's real work (a whole
+                        command): SIGINT, SIGTERM, SIGHUP and SIGUSR1 sent to
+                        this process go to the child, which meets them as this
+                        process would have; if they end it, they end this
+                        process too */
 } cv_isolated;
 
 /* Whether readers run in a child process: on by default; off in the fuzz

@@ -518,7 +518,11 @@ int cv_h5in_read(cv_dataset *ds, const char *path, cv_error *err)
      * take any memory, so none is set. */
     struct stat st;
     double size = stat(path, &st) == 0 ? (double)st.st_size : 0.0;
-    cv_isolated r = {h5in_work, h5in_send, h5in_receive, &j, 30.0 + size / 10e6, 0,
-                     "damaged HDF5 file: the HDF5 library failed reading it"};
+    cv_isolated r = {.work = h5in_work,
+                     .send = h5in_send,
+                     .receive = h5in_receive,
+                     .arg = &j,
+                     .seconds = 30.0 + size / 10e6,
+                     .why = "damaged HDF5 file: the HDF5 library failed reading it"};
     return cv_isolate(&r, path, err);
 }

@@ -577,6 +577,22 @@ int cv_store_checkpoint_info(cv_store *s, int64_t trial, cv_checkpoint_info *inf
     return rc;
 }
 
+void cv_store_probe_checkpoints(cv_store *s)
+{
+    cv_checkpoint_info info;
+    cv_error ignored = {0};
+    row_list all;
+    if (candidates(s, &all, &ignored) == 0) {
+        for (int64_t i = 0; i < all.n; i++) {
+            cv_error_clear(&ignored);
+            (void)checkpoint_info(s, all.rows[i].trial, &info, &ignored);
+        }
+        free(all.rows);
+    }
+    cv_error_clear(&ignored);
+    (void)checkpoint_info(s, CV_STORE_BEST, &info, &ignored);
+}
+
 /* Reads dataset name under g into dst, which must have t's shape. */
 static int read_tensor(cv_store *s, hid_t g, const char *where, const char *name,
                        const cv_tensor *t, float *dst, cv_error *err)

@@ -687,12 +687,36 @@ static int probe_work(void *arg, cv_error *err)
     const char *path = arg;
     cv_store *s = NULL;
     cv_error ignored = {0};
-    if (open_store(&s, path, CV_STORE_READ, &ignored) == 0) {
-        cv_h5_walk(s->file);
-        walk_side_files(s->ckpt_dir);
-        close_file(s);
-        store_free(s);
-    }
+    if (open_store(&s, path, CV_STORE_READ, &ignored) != 0)
+        return 0;
+    /* What caviar's readers read, through the same calls (HDF5 reaches the
+     * same structure by different paths: an attribute opened by name is
+     * decoded unlike one met while iterating) ... */
+    cv_job job;
+    if (cv_store_load_job(s, &job, &ignored) == 0)
+        cv_job_free(&job);
+    cv_trial_row *rows = NULL;
+    cv_curve_row *curves = NULL;
+    cv_round_row *rounds = NULL;
+    int64_t n = 0;
+    (void)cv_store_read_trials(s, &rows, &n, &ignored);
+    (void)cv_store_read_curves(s, &curves, &n, &ignored);
+    (void)cv_store_read_rounds(s, &rounds, &n, &ignored);
+    (void)cv_store_round_count(s, &n, &ignored);
+    free(rows);
+    free(curves);
+    free(rounds);
+    cv_store_data d;
+    if (cv_store_read_data(s, &d, &ignored) == 0)
+        cv_store_data_free(&d);
+    cv_store_times t;
+    (void)cv_store_read_times(s, &t, &ignored);
+    cv_store_probe_checkpoints(s);
+    /* ... then everything else the file holds. */
+    cv_h5_walk(s->file);
+    walk_side_files(s->ckpt_dir);
+    close_file(s);
+    store_free(s);
     return 0;
 }
 
@@ -719,8 +743,13 @@ static int probe(const char *path, cv_error *err)
      * damaged file makes HDF5 loop, or ask for more. */
     struct stat st;
     double size = stat(path, &st) == 0 ? (double)st.st_size : 0.0;
-    cv_isolated r = {probe_work, probe_send, probe_receive, (void *)path, 20.0 + size / 10e6,
-                     (size_t)4 << 30, "damaged HDF5 file: the HDF5 library failed reading it"};
+    cv_isolated r = {.work = probe_work,
+                     .send = probe_send,
+                     .receive = probe_receive,
+                     .arg = (void *)path,
+                     .seconds = 20.0 + size / 10e6,
+                     .memory = (size_t)4 << 30,
+                     .why = "damaged HDF5 file: the HDF5 library failed reading it"};
     return cv_isolate(&r, path, err);
 }
 

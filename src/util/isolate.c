@@ -199,6 +199,48 @@ static int await_readable(int fd, double seconds)
     }
 }
 
+/* ---- forwarding the signals that stop a command ------------------------- */
+
+static const int g_stops[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
+#define N_STOPS (sizeof g_stops / sizeof g_stops[0])
+static volatile sig_atomic_t g_child;
+
+static void forward(int sig)
+{
+    if (g_child > 0)
+        kill((pid_t)g_child, sig);
+}
+
+/* Installs forward() for the stop signals (old: what was there), with them
+ * blocked until the child's pid is known (unblock_stops). */
+static void forward_stops(struct sigaction old[N_STOPS], sigset_t *saved)
+{
+    sigset_t block;
+    sigemptyset(&block);
+    for (size_t i = 0; i < N_STOPS; i++)
+        sigaddset(&block, g_stops[i]);
+    sigprocmask(SIG_BLOCK, &block, saved);
+    struct sigaction sa = {.sa_handler = forward, .sa_flags = SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < N_STOPS; i++)
+        sigaction(g_stops[i], &sa, &old[i]);
+}
+
+static void restore_stops(const struct sigaction old[N_STOPS], const sigset_t *saved)
+{
+    for (size_t i = 0; i < N_STOPS; i++)
+        sigaction(g_stops[i], &old[i], NULL);
+    sigprocmask(SIG_SETMASK, saved, NULL);
+}
+
+static bool is_stop(int sig)
+{
+    for (size_t i = 0; i < N_STOPS; i++)
+        if (g_stops[i] == sig)
+            return true;
+    return false;
+}
+
 int cv_isolate(const cv_isolated *r, const char *path, cv_error *err)
 {
     int fds[2];
@@ -208,15 +250,31 @@ int cv_isolate(const cv_isolated *r, const char *path, cv_error *err)
      * turns (a hint: an unprivileged process may be held to less). */
     (void)fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);
     fflush(NULL); /* nothing buffered is written twice, even by accident */
+    struct sigaction old[N_STOPS];
+    sigset_t saved;
+    if (r->forward_signals)
+        forward_stops(old, &saved);
     pid_t pid = fork();
+    if (pid == 0) { /* the child meets the stop signals as its parent would have */
+        if (r->forward_signals)
+            restore_stops(old, &saved);
+        close(fds[0]);
+        child(r, fds[1]); /* does not return */
+    }
+    if (r->forward_signals) {
+        g_child = pid > 0 ? (sig_atomic_t)pid : 0;
+        sigset_t unblock;
+        sigemptyset(&unblock);
+        for (size_t i = 0; i < N_STOPS; i++)
+            sigaddset(&unblock, g_stops[i]);
+        sigprocmask(SIG_UNBLOCK, &unblock, NULL); /* a pending stop goes to the child now */
+    }
     if (pid < 0) {
         close(fds[0]);
         close(fds[1]);
+        if (r->forward_signals)
+            restore_stops(old, &saved);
         return r->work(r->arg, err);
-    }
-    if (pid == 0) {
-        close(fds[0]);
-        child(r, fds[1]); /* does not return */
     }
     close(fds[1]);
 
@@ -235,15 +293,22 @@ int cv_isolate(const cv_isolated *r, const char *path, cv_error *err)
     pid_t w;
     while ((w = waitpid(pid, &ws, 0)) < 0 && errno == EINTR)
         ;
+    if (r->forward_signals) {
+        g_child = 0;
+        restore_stops(old, &saved);
+    }
     char buf[16];
     if (overran)
-        return cv_fail(err, CV_ERR_INPUT, "%s: %s (the process reading it was stopped after %.3g s)",
-                       path, r->why, r->seconds);
+        return cv_fail(err, CV_ERR_INPUT,
+                       "%s: %s (the process reading it was stopped after %.3g s)", path, r->why,
+                       r->seconds);
     if (w == pid && WIFSIGNALED(ws)) {
         int sig = WTERMSIG(ws);
         if (crash_signal(sig))
             return cv_fail(err, CV_ERR_INPUT, "%s: %s (the process reading it died of %s)",
                            path, r->why, signal_name(sig, buf));
+        if (r->forward_signals && is_stop(sig)) /* stopped as asked: end the same way */
+            raise(sig);
         return cv_fail(err, CV_ERR_RUNTIME,
                        "%s: the process reading it was killed (%s) before it finished", path,
                        signal_name(sig, buf));

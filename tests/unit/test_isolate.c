@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -22,7 +23,26 @@
 
 enum { COUNT = 1 << 20 }; /* 4 MiB of int32: many pipe buffers */
 
-typedef enum how { SUCCEED, FAIL, SEGV, ABORT, KILLED, LEAVE, BAD_RECEIVE, HANG, GREEDY } how;
+typedef enum how {
+    SUCCEED,
+    FAIL,
+    SEGV,
+    ABORT,
+    KILLED,
+    LEAVE,
+    BAD_RECEIVE,
+    HANG,
+    GREEDY,
+    AWAIT_USR1
+} how;
+
+static volatile sig_atomic_t g_usr1; /* SIGUSR1s this process's handler saw */
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    g_usr1++;
+}
 
 typedef struct state {
     how how;
@@ -51,6 +71,12 @@ static int work(void *arg, cv_error *err)
     case HANG:
         for (;;)
             pause();
+    case AWAIT_USR1: /* the handler inherited from the parent counts it */
+        for (int i = 0; i < 500 && g_usr1 == 0; i++)
+            usleep(10000);
+        if (g_usr1 != 1)
+            return cv_fail(err, CV_ERR_RUNTIME, "the child saw %d SIGUSR1", (int)g_usr1);
+        break;
     case GREEDY: { /* 2 GiB: refused under a 256 MiB limit */
         void *p = malloc((size_t)2 << 30);
         if (p == NULL)
@@ -96,12 +122,28 @@ static int receive_values(void *arg, int fd, cv_error *err)
 
 static int run_limited(state *s, bool isolated, double seconds, size_t memory, cv_error *err)
 {
-    cv_isolated r = {work,    send_values, receive_values, s,
-                     seconds, memory,      "damaged file: the reader failed"};
+    cv_isolated r = {.work = work,
+                     .send = send_values,
+                     .receive = receive_values,
+                     .arg = s,
+                     .seconds = seconds,
+                     .memory = memory,
+                     .why = "damaged file: the reader failed"};
     cv_isolation_enable(isolated);
     int rc = cv_isolate(&r, "data.h5", err);
     cv_isolation_enable(true);
     return rc;
+}
+
+static int run_forwarding(state *s, cv_error *err)
+{
+    cv_isolated r = {.work = work,
+                     .send = send_values,
+                     .receive = receive_values,
+                     .arg = s,
+                     .why = "damaged file: the reader failed",
+                     .forward_signals = true};
+    return cv_isolate(&r, "data.h5", err);
 }
 
 static int run(state *s, bool isolated, cv_error *err)
@@ -209,6 +251,35 @@ static void test_memory_limit(void **unused)
     assert_int_equal(run_limited(&t, true, 0, 0, &terr), CV_ERR_INPUT);
 }
 
+/* A SIGUSR1 sent to this process while a forwarding child runs reaches the
+ * child (in this process's own handler, which the child keeps), not this
+ * process; afterwards this process's handler is back. */
+static void test_signals_forwarded(void **unused)
+{
+    (void)unused;
+    struct sigaction sa = {.sa_handler = on_usr1}, old;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, &old);
+    g_usr1 = 0;
+    pid_t me = getpid(), killer = fork();
+    if (killer == 0) {
+        usleep(200000);
+        kill(me, SIGUSR1);
+        _exit(0);
+    }
+    state s = {.how = AWAIT_USR1};
+    cv_error err = {0};
+    int rc = run_forwarding(&s, &err);
+    waitpid(killer, NULL, 0);
+    if (rc != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(g_usr1, 0); /* forwarded, not handled here */
+    free(s.values);
+    kill(me, SIGUSR1); /* the handler is this process's again */
+    assert_int_equal(g_usr1, 1);
+    sigaction(SIGUSR1, &old, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_receive_failure),
         cmocka_unit_test(test_overrun_is_bad_input),
         cmocka_unit_test(test_memory_limit),
+        cmocka_unit_test(test_signals_forwarded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
