@@ -1,7 +1,7 @@
 /* isolate.c: a reader run in a child process (see caviar/isolate.h).
  *
  * The pipe carries, from child to parent:
- *   int32 status, uint32 length, length bytes of message   (work's outcome)
+ *   int32 status, int32 length, length bytes of message   (work's outcome)
  *   then, when status is 0, whatever send writes.
  * The parent waits for the outcome at most r->seconds, then kills the
  * child: HDF5 loops forever on some damaged files.
