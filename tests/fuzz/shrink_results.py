@@ -1,7 +1,8 @@
 """shrink_results.py SRC DST: rewrites a caviar results file compactly for
 the fuzz corpus: every object and attribute as in SRC, but 2-row chunks and
 attributes kept in the object headers (no dense attribute storage), so that
-a whole results file is a few KB. Run with /usr/bin/python3 (h5py)."""
+a whole results file is a few KB; /checkpoints is copied unchanged (its
+groups keep the original format, as in a real file). Run with /usr/bin/python3 (h5py)."""
 import sys
 import h5py
 
@@ -27,7 +28,13 @@ def shrink(src_path, dst_path):
                     dg[name] = h5py.SoftLink(link.path)
                     continue
                 obj = sg[name]
-                if isinstance(obj, h5py.Group):
+                if sg.name == "/" and name == "checkpoints":
+                    # copied as they are (H5Ocopy), as caviar gathers them
+                    # from its side files: groups of the original format,
+                    # whose local heaps and B-trees a real file has and
+                    # rewritten groups would not
+                    sg.copy(obj, dg, name)
+                elif isinstance(obj, h5py.Group):
                     g = h5py.Group(h5py.h5g.create(dg.id, name.encode(), gcpl=ocpl(h5py.h5p.GROUP_CREATE)))
                     copy_attrs(obj, g)
                     walk(obj, g)
