@@ -200,6 +200,32 @@ static int h5_check_storage(const h5_set *s, hid_t file, const char *path, const
     return 0;
 }
 
+/* Checks that a number type's fields lie within its bytes: HDF5 1.10
+ * converts integers and floats bit by bit as the type describes them, and
+ * a damaged type (a 64-bit precision in a 1-byte integer, an exponent past
+ * the end of the value) makes it write past its own buffers ("stack
+ * smashing detected" in H5T__bit_get_d, found by fuzzing). */
+static int h5_check_number_type(const h5_set *s, const char *path, const char *name,
+                                cv_error *err)
+{
+    if (s->cls != H5T_INTEGER && s->cls != H5T_FLOAT)
+        return 0; /* refused by the caller */
+    size_t bits = 8 * H5Tget_size(s->type), prec = H5Tget_precision(s->type);
+    int off = H5Tget_offset(s->type);
+    bool bad = bits == 0 || bits > 128 || prec == 0 || off < 0 || prec + (size_t)off > bits;
+    if (!bad && s->cls == H5T_FLOAT) {
+        size_t spos, epos, esize, mpos, msize;
+        bad = H5Tget_fields(s->type, &spos, &epos, &esize, &mpos, &msize) < 0 || esize == 0 ||
+              msize == 0 || spos >= prec || epos + esize > prec || mpos + msize > prec;
+    }
+    if (bad)
+        return cv_fail(err, CV_ERR_INPUT,
+                       "%s: dataset %s is damaged: its number type describes %zu bits from "
+                       "bit %d of a value of %zu bits",
+                       path, name, prec, off, bits);
+    return 0;
+}
+
 /* Opens dataset name at the root and reads its shape and type class. */
 static int h5_open(h5_set *s, hid_t file, const char *path, const char *name, cv_error *err)
 {
@@ -236,7 +262,8 @@ static int h5_open(h5_set *s, hid_t file, const char *path, const char *name, cv
     s->cls = H5Tget_class(s->type);
     if (s->cls == H5T_NO_CLASS)
         return cv_fail(err, CV_ERR_INPUT, "%s: dataset %s: cannot read its type", path, name);
-    return h5_check_storage(s, file, path, name, err);
+    int rc = h5_check_number_type(s, path, name, err);
+    return rc < 0 ? rc : h5_check_storage(s, file, path, name, err);
 }
 
 /* Closes what h5_open opened; returns -1 if HDF5 refused. */
