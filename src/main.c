@@ -12,7 +12,7 @@ typedef struct command {
     const char *name;
     int (*run)(int argc, char **argv);
     const char *usage;
-    /* The results file the command reads, for run_isolated: "" the first
+    /* The results file the command reads, for run_command: "" the first
      * argument naming a file, "--from" the argument after that option (run
      * in this process when absent); NULL: the command runs in this process. */
     const char *reads;

@@ -12,6 +12,8 @@
  *   work     reads into arg: 0 or a negative cv_status with its message;
  *   send     writes what work read to fd (in the child, after work succeeded);
  *   receive  reads it from fd into the parent's arg.
+ * send and receive may both be NULL when nothing crosses back (a probe that
+ * only has to survive).
  * Called in the parent, work alone does the whole job: that is the
  * in-process mode (isolation off, or no process could be started). */
 #ifndef CAVIAR_ISOLATE_H

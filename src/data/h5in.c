@@ -33,7 +33,6 @@
 #include "caviar/isolate.h"
 #include "loaders.h"
 
-
 /* The open pieces of one dataset. */
 typedef struct h5_set {
     hid_t dset, space, type;

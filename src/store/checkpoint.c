@@ -334,6 +334,18 @@ static int row_from_checkpoint(hid_t g, cv_trial_row *r)
                : 0;
 }
 
+/* Whether name is that of a side-file checkpoint (trial_NNNNNN.h5, not a
+ * writer's temp file), and its trial. */
+static bool side_trial(const char *name, int64_t *trial)
+{
+    long long t;
+    int end = 0;
+    if (sscanf(name, "trial_%lld.h5%n", &t, &end) != 1 || name[end] != '\0' || t < 0)
+        return false;
+    *trial = t;
+    return true;
+}
+
 /* Every trial that has a checkpoint, gathered in /checkpoints or in a side
  * file, as rows to rank: its row of /trials (the last one), or else what the
  * checkpoint records. Unreadable side files (a foreign file dropped there)
@@ -383,10 +395,8 @@ static int candidates(cv_store *s, row_list *out, cv_error *err)
     DIR *d = ret == 0 ? opendir(s->ckpt_dir) : NULL;
     struct dirent *e;
     while (d != NULL && ret == 0 && (e = readdir(d)) != NULL) {
-        long long t;
-        int end = 0;
-        if (sscanf(e->d_name, "trial_%lld.h5%n", &t, &end) != 1 || e->d_name[end] != '\0' ||
-            t < 0 || row_list_has(out, t))
+        int64_t t;
+        if (!side_trial(e->d_name, &t) || row_list_has(out, t))
             continue;
         char path[4400];
         snprintf(path, sizeof path, "%s/%s", s->ckpt_dir, e->d_name);
@@ -579,6 +589,24 @@ int cv_store_checkpoint_info(cv_store *s, int64_t trial, cv_checkpoint_info *inf
 
 void cv_store_probe_checkpoints(cv_store *s)
 {
+    /* Every side file, whole (its own HDF5 file: a reader opens it whatever
+     * its row says). */
+    DIR *d = opendir(s->ckpt_dir);
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        int64_t t;
+        char path[4400];
+        if (!side_trial(e->d_name, &t))
+            continue;
+        side_path(path, sizeof path, s, t);
+        hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        if (f >= 0)
+            cv_h5_walk(f);
+        cv_h5_close(&f);
+    }
+    if (d != NULL)
+        closedir(d);
+
     cv_checkpoint_info info;
     cv_error ignored = {0};
     row_list all;

@@ -6,8 +6,8 @@
  * file can make the library crash wherever caviar happens to read it:
  * opening a table, a checkpoint's attributes, a tensor. The walk reads all
  * of them (every object, every attribute, every dataset whose reading can
- * go wrong) the way caviar's own readers would, so that the crash, if any, ends the
- * probing child and not caviar. It reports nothing: a part HDF5 refuses
+ * go wrong) the way caviar's own readers would, so that the crash, if any,
+ * ends the probing child and not caviar. It reports nothing: a part HDF5 refuses
  * with an error is skipped, since the reader that needs it says so itself
  * with a better message. */
 #include <stdint.h>

@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -656,29 +655,6 @@ error:
 
 /* ---- the probe -------------------------------------------------------------- */
 
-/* Walks the side-file checkpoints of dir (trial_NNNNNN.h5; not the temp
- * files of a writer). */
-static void walk_side_files(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return;
-    struct dirent *e;
-    char path[PATH_MAX];
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (strncmp(e->d_name, "trial_", 6) != 0 || len < 4 ||
-            strcmp(e->d_name + len - 3, ".h5") != 0 ||
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path)
-            continue;
-        hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-        if (f >= 0)
-            cv_h5_walk(f);
-        cv_h5_close(&f);
-    }
-    closedir(d);
-}
-
 /* In the probing child: opens path as a reader would and reads all of it.
  * Failures are left for the real open to report. */
 static int probe_work(void *arg, cv_error *err)
@@ -714,21 +690,8 @@ static int probe_work(void *arg, cv_error *err)
     cv_store_probe_checkpoints(s);
     /* ... then everything else the file holds. */
     cv_h5_walk(s->file);
-    walk_side_files(s->ckpt_dir);
     close_file(s);
     store_free(s);
-    return 0;
-}
-
-static int probe_send(void *arg, int fd)
-{
-    (void)arg, (void)fd;
-    return 0;
-}
-
-static int probe_receive(void *arg, int fd, cv_error *err)
-{
-    (void)arg, (void)fd, (void)err;
     return 0;
 }
 
@@ -743,9 +706,7 @@ static int probe(const char *path, cv_error *err)
      * damaged file makes HDF5 loop, or ask for more. */
     struct stat st;
     double size = stat(path, &st) == 0 ? (double)st.st_size : 0.0;
-    cv_isolated r = {.work = probe_work,
-                     .send = probe_send,
-                     .receive = probe_receive,
+    cv_isolated r = {.work = probe_work, /* nothing crosses back */
                      .arg = (void *)path,
                      .seconds = 20.0 + size / 10e6,
                      .memory = (size_t)4 << 30,

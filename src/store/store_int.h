@@ -81,15 +81,16 @@ void cv_h5_stack_restore(hid_t stack);
  * from a truncated file. */
 int cv_h5_bad_global_heap(const char *path);
 
-/* Reads the description of every checkpoint of s (gathered, in side files,
- * and /best) as cv_store_checkpoint_info and the gathering read them,
- * ignoring failures: the probe's typed half (checkpoint.c). */
+/* For the probe, ignoring failures (checkpoint.c): walks every side-file
+ * checkpoint of s whole (cv_h5_walk), then reads the description of every
+ * checkpoint (gathered, in side files, and /best) as
+ * cv_store_checkpoint_info and the gathering read them. */
 void cv_store_probe_checkpoints(cv_store *s);
 
-/* Reads every object, attribute, soft link and dataset (up to 1 GiB) of
- * an open file, ignoring what HDF5 refuses (probe.c): run in a child
- * process before caviar reads a results file, where a crash inside HDF5
- * ends the child, not caviar. */
+/* Reads every object, attribute and soft link of an open file, and every
+ * dataset whose reading could go wrong, ignoring what HDF5 refuses
+ * (probe.c): run in a child process before caviar reads a results file,
+ * where a crash inside HDF5 ends the child, not caviar. */
 void cv_h5_walk(hid_t file);
 
 /* Closes any kind of hid_t if valid and sets it invalid; returns -1 if HDF5

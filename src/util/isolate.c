@@ -82,6 +82,21 @@ static size_t mapped_bytes(void)
 }
 #endif
 
+/* The signals a reader crashes of, and those that ask a command to stop
+ * (forwarded to a command's child: see cv_isolated.forward_signals). */
+static const int g_crashes[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGSYS};
+static const int g_stops[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
+#define N_CRASHES (sizeof g_crashes / sizeof g_crashes[0])
+#define N_STOPS (sizeof g_stops / sizeof g_stops[0])
+
+static bool in_list(int sig, const int *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == sig)
+            return true;
+    return false;
+}
+
 static double monotonic(void)
 {
     struct timespec t;
@@ -95,9 +110,8 @@ static double monotonic(void)
  * a status of their own). */
 static void child(const cv_isolated *r, int fd)
 {
-    static const int crashes[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGSYS};
-    for (size_t i = 0; i < sizeof crashes / sizeof crashes[0]; i++)
-        signal(crashes[i], SIG_DFL);
+    for (size_t i = 0; i < N_CRASHES; i++)
+        signal(g_crashes[i], SIG_DFL);
     signal(SIGPIPE, SIG_IGN); /* a parent that stops reading: EPIPE, exit 1 */
 #if !CV_ASAN
     size_t mapped = mapped_bytes();
@@ -113,7 +127,7 @@ static void child(const cv_isolated *r, int fd)
     int32_t head[2] = {status, status == 0 ? 0 : (int32_t)strlen(err.msg)};
     int bad = cv_write_all(fd, head, sizeof head) < 0 ||
               cv_write_all(fd, err.msg, (size_t)head[1]) < 0 ||
-              (status == 0 && r->send(r->arg, fd) < 0);
+              (status == 0 && r->send != NULL && r->send(r->arg, fd) < 0);
     _exit(bad ? 1 : 0);
 }
 
@@ -161,12 +175,6 @@ static const char *signal_name(int sig, char buf[16])
     }
 }
 
-static bool crash_signal(int sig)
-{
-    return sig == SIGSEGV || sig == SIGBUS || sig == SIGABRT || sig == SIGFPE ||
-           sig == SIGILL || sig == SIGSYS;
-}
-
 static bool g_enabled = true;
 
 void cv_isolation_enable(bool on)
@@ -201,8 +209,6 @@ static int await_readable(int fd, double seconds)
 
 /* ---- forwarding the signals that stop a command ------------------------- */
 
-static const int g_stops[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
-#define N_STOPS (sizeof g_stops / sizeof g_stops[0])
 static volatile sig_atomic_t g_child;
 
 static void forward(int sig)
@@ -211,14 +217,19 @@ static void forward(int sig)
         kill((pid_t)g_child, sig);
 }
 
+static void stop_set(sigset_t *set)
+{
+    sigemptyset(set);
+    for (size_t i = 0; i < N_STOPS; i++)
+        sigaddset(set, g_stops[i]);
+}
+
 /* Installs forward() for the stop signals (old: what was there), with them
- * blocked until the child's pid is known (unblock_stops). */
+ * blocked (saved: the mask before) until the child's pid is known. */
 static void forward_stops(struct sigaction old[N_STOPS], sigset_t *saved)
 {
     sigset_t block;
-    sigemptyset(&block);
-    for (size_t i = 0; i < N_STOPS; i++)
-        sigaddset(&block, g_stops[i]);
+    stop_set(&block);
     sigprocmask(SIG_BLOCK, &block, saved);
     struct sigaction sa = {.sa_handler = forward, .sa_flags = SA_RESTART};
     sigemptyset(&sa.sa_mask);
@@ -231,14 +242,6 @@ static void restore_stops(const struct sigaction old[N_STOPS], const sigset_t *s
     for (size_t i = 0; i < N_STOPS; i++)
         sigaction(g_stops[i], &old[i], NULL);
     sigprocmask(SIG_SETMASK, saved, NULL);
-}
-
-static bool is_stop(int sig)
-{
-    for (size_t i = 0; i < N_STOPS; i++)
-        if (g_stops[i] == sig)
-            return true;
-    return false;
 }
 
 int cv_isolate(const cv_isolated *r, const char *path, cv_error *err)
@@ -264,9 +267,7 @@ int cv_isolate(const cv_isolated *r, const char *path, cv_error *err)
     if (r->forward_signals) {
         g_child = pid > 0 ? (sig_atomic_t)pid : 0;
         sigset_t unblock;
-        sigemptyset(&unblock);
-        for (size_t i = 0; i < N_STOPS; i++)
-            sigaddset(&unblock, g_stops[i]);
+        stop_set(&unblock);
         sigprocmask(SIG_UNBLOCK, &unblock, NULL); /* a pending stop goes to the child now */
     }
     if (pid < 0) {
@@ -285,7 +286,7 @@ int cv_isolate(const cv_isolated *r, const char *path, cv_error *err)
     if (overran)
         kill(pid, SIGKILL);
     int ret = overran ? 1 : read_outcome(fds[0], &got);
-    if (ret == 0)
+    if (ret == 0 && r->receive != NULL)
         ret = r->receive(r->arg, fds[0], &got);
     close(fds[0]); /* a child still writing gets EPIPE and ends */
 
@@ -304,10 +305,10 @@ int cv_isolate(const cv_isolated *r, const char *path, cv_error *err)
                        r->seconds);
     if (w == pid && WIFSIGNALED(ws)) {
         int sig = WTERMSIG(ws);
-        if (crash_signal(sig))
+        if (in_list(sig, g_crashes, N_CRASHES))
             return cv_fail(err, CV_ERR_INPUT, "%s: %s (the process reading it died of %s)",
                            path, r->why, signal_name(sig, buf));
-        if (r->forward_signals && is_stop(sig)) /* stopped as asked: end the same way */
+        if (r->forward_signals && in_list(sig, g_stops, N_STOPS)) /* stopped as asked: end the same way */
             raise(sig);
         return cv_fail(err, CV_ERR_RUNTIME,
                        "%s: the process reading it was killed (%s) before it finished", path,
