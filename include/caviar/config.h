@@ -1,4 +1,9 @@
-/* caviar/config.h: the hyperparameter vocabulary and one configuration.
+/* caviar/config.h: the vocabulary every module shares (module `vocab`, the
+ * ground floor: it includes nothing of caviar's but the standard library).
+ *
+ * The hyperparameters and one configuration; the metric a study optimizes
+ * and the one rule for "is A better than B" under it; the statuses a trial
+ * ends with.
  *
  * A cv_config is plain data: every hyperparameter a trial needs, by name. The
  * vocabulary table (cv_param_info) describes each one generically: its name
@@ -128,5 +133,42 @@ int cv_parse_number(const char *text, double *out);
 /* Writes v as it reads in a job file ("0.001", "256", "true", "adam").
  * Returns the length snprintf would have written. */
 int cv_param_format(cv_param p, double v, char *buf, size_t size);
+
+/* ---- the metric ---------------------------------------------------------- */
+
+typedef enum cv_metric { CV_METRIC_DEV_ACCURACY, CV_METRIC_DEV_LOSS } cv_metric;
+
+/* "dev_accuracy", "dev_loss"; cv_metric_lookup is the inverse (-1 if none). */
+const char *cv_metric_name(cv_metric m);
+int cv_metric_lookup(const char *name);
+
+/* The value metric names among a trial's or an epoch's dev figures. */
+double cv_metric_pick(cv_metric metric, double dev_accuracy, double dev_loss);
+
+/* Whether metric value a is better than b: higher accuracy, lower loss; a
+ * value that is not finite (NaN: no metric) is worse than any finite one,
+ * and never better than anything. The one rule that the best epoch of a
+ * trial, the ranking of trials, the checkpoints kept and zoom all follow. */
+bool cv_metric_better(cv_metric metric, double a, double b);
+
+/* ---- how a trial ended ------------------------------------------------ */
+
+typedef enum cv_trial_status {
+    CV_TRIAL_DONE,
+    CV_TRIAL_DIVERGED,
+    CV_TRIAL_FAILED,
+    CV_TRIAL_INTERRUPTED,
+} cv_trial_status;
+
+#define CV_TRIAL_STATUS_COUNT 4
+
+/* "done", "diverged", "failed", "interrupted". */
+const char *cv_trial_status_name(cv_trial_status s);
+
+/* A trial's metric as rankings count it: NaN for interrupted and failed
+ * trials (their figures are partial or absent) and for non-finite values;
+ * otherwise dev_loss or dev_accuracy under metric. */
+double cv_trial_metric(cv_metric metric, cv_trial_status status, double dev_accuracy,
+                       double dev_loss);
 
 #endif

@@ -41,7 +41,6 @@ typedef struct cv_param_spec {
 } cv_param_spec;
 
 typedef enum cv_method { CV_METHOD_RANDOM, CV_METHOD_GRID, CV_METHOD_SOBOL } cv_method;
-typedef enum cv_metric { CV_METRIC_DEV_ACCURACY, CV_METRIC_DEV_LOSS } cv_metric;
 
 #define CV_CHECKPOINTS_ALL (-1)
 

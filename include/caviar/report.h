@@ -66,9 +66,6 @@ void cv_study_free(cv_study *st);
  * failed trials and for non-finite values. */
 double cv_study_metric(const cv_study *st, const cv_trial_row *row);
 
-/* Whether metric value a is better than b (NaN is worse than anything). */
-bool cv_metric_better(cv_metric metric, double a, double b);
-
 /* Orders rows best first: the better metric, then the lower trial id; rows
  * without a metric last, by id. Writes the row indices into order (n_rows of
  * them) and returns how many rows have a metric. */

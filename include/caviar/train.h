@@ -15,20 +15,9 @@
 #include "caviar/config.h"
 #include "caviar/data.h"
 #include "caviar/error.h"
-#include "caviar/job.h"
 #include "caviar/nn.h"
 
 #define CV_DIVERGED_LOSS_FACTOR 100.0
-
-typedef enum cv_trial_status {
-    CV_TRIAL_DONE,
-    CV_TRIAL_DIVERGED,
-    CV_TRIAL_FAILED,
-    CV_TRIAL_INTERRUPTED,
-} cv_trial_status;
-
-/* "done", "diverged", "failed", "interrupted". */
-const char *cv_trial_status_name(cv_trial_status s);
 
 typedef struct cv_epoch_stats {
     int epoch;            /* 0-based */

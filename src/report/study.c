@@ -16,19 +16,7 @@
 
 double cv_study_metric(const cv_study *st, const cv_trial_row *row)
 {
-    if (row->status == CV_TRIAL_INTERRUPTED || row->status == CV_TRIAL_FAILED)
-        return NAN;
-    double m = st->metric == CV_METRIC_DEV_LOSS ? row->dev_loss : row->dev_accuracy;
-    return isfinite(m) ? m : NAN;
-}
-
-bool cv_metric_better(cv_metric metric, double a, double b)
-{
-    if (!isfinite(a))
-        return false;
-    if (!isfinite(b))
-        return true;
-    return metric == CV_METRIC_DEV_LOSS ? a < b : a > b;
+    return cv_trial_metric(st->metric, row->status, row->dev_accuracy, row->dev_loss);
 }
 
 double cv_report_near_threshold(cv_metric metric, double best)

@@ -73,7 +73,7 @@ void cv_report_duration(double s, char *buf, size_t size)
 
 const char *cv_report_metric_name(const cv_study *st)
 {
-    return st->metric == CV_METRIC_DEV_LOSS ? "dev_loss" : "dev_accuracy";
+    return cv_metric_name(st->metric);
 }
 
 double cv_report_parse_time(const char *iso)

@@ -14,20 +14,6 @@
 
 enum { KEY_SHUFFLE = 0x5f1e, KEY_DROPOUT = 0xd209 };
 
-const char *cv_trial_status_name(cv_trial_status s)
-{
-    switch (s) {
-    case CV_TRIAL_DONE:
-        return "done";
-    case CV_TRIAL_DIVERGED:
-        return "diverged";
-    case CV_TRIAL_FAILED:
-        return "failed";
-    case CV_TRIAL_INTERRUPTED:
-        return "interrupted";
-    }
-    return "?";
-}
 
 int cv_train_max_batch(const cv_config *cfg)
 {
@@ -44,11 +30,9 @@ static double now(void)
 /* Whether dev figures e beat the best so far under metric. */
 static bool improves(const cv_epoch_stats *e, const cv_trial_result *best, cv_metric metric)
 {
-    if (best->best_epoch < 0)
-        return true;
-    if (metric == CV_METRIC_DEV_LOSS)
-        return e->dev_loss < best->dev_loss;
-    return e->dev_accuracy > best->dev_accuracy;
+    return best->best_epoch < 0 ||
+           cv_metric_better(metric, cv_metric_pick(metric, e->dev_accuracy, e->dev_loss),
+                            cv_metric_pick(metric, best->dev_accuracy, best->dev_loss));
 }
 
 int cv_train(cv_nn *net, const cv_data *data, const cv_train_opts *opts, cv_trial_result *out,

@@ -1,13 +1,15 @@
-/* config.c: the hyperparameter vocabulary (see caviar/config.h).
+/* config.c: the vocabulary (see caviar/config.h): hyperparameters, the
+ * metric, trial statuses.
  *
- * One table describes every hyperparameter: its name, kind, default and valid
- * range. Everything else here (lookup, parsing, range checks, formatting,
- * moving values in and out of a cv_config) is a loop or a switch over that
- * table, so adding a hyperparameter means one table row, one enum value, one
- * struct field and one case in cv_config_get/cv_config_set. */
+ * One table describes every hyperparameter: its name, kind, default, valid
+ * range and where it lives in a cv_config. Everything else here (lookup,
+ * parsing, range checks, formatting, moving values in and out of a
+ * cv_config) is a loop over that table, so adding a hyperparameter means one
+ * table row, one enum value and one struct field. */
 #include "caviar/config.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -23,47 +25,68 @@ static const char *const init_words[] = {"he", "xavier"};
 
 #define N_WORDS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+/* Where a value lives in a cv_config: a double, an int (integers and the
+ * enums of words, which are int-sized), or a bool. */
+typedef enum slot_type { SLOT_DOUBLE, SLOT_INT, SLOT_BOOL } slot_type;
+typedef struct slot {
+    size_t offset;
+    slot_type type;
+} slot;
+
+_Static_assert(sizeof(cv_optimizer) == sizeof(int) && sizeof(cv_activation) == sizeof(int) &&
+                   sizeof(cv_lr_schedule) == sizeof(int) && sizeof(cv_init) == sizeof(int),
+               "the words' enums are stored as ints");
+
+typedef struct param_row {
+    cv_param_info info;
+    slot slot;
+} param_row;
+
+#define AT(field, type) {offsetof(cv_config, field), type}
+
 /* Row builders, so that the table reads as name, default, range. */
 #define REAL(name, def, lo, lo_open, hi, hi_open) \
-    {name, CV_KIND_REAL, def, lo, hi, lo_open, hi_open, NULL, 0}
-#define INT(name, def, lo, hi) {name, CV_KIND_INT, def, lo, hi, false, false, NULL, 0}
-#define BOOL(name, def) {name, CV_KIND_BOOL, def, 0, 1, false, false, NULL, 0}
+    {{#name, CV_KIND_REAL, def, lo, hi, lo_open, hi_open, NULL, 0}, AT(name, SLOT_DOUBLE)}
+#define INT(name, def, lo, hi) \
+    {{#name, CV_KIND_INT, def, lo, hi, false, false, NULL, 0}, AT(name, SLOT_INT)}
+#define BOOL(name, def) {{#name, CV_KIND_BOOL, def, 0, 1, false, false, NULL, 0}, AT(name, SLOT_BOOL)}
 #define WORD(name, def, words) \
-    {name, CV_KIND_WORD, def, 0, N_WORDS(words) - 1, false, false, words, N_WORDS(words)}
+    {{#name, CV_KIND_WORD, def, 0, N_WORDS(words) - 1, false, false, words, N_WORDS(words)}, \
+     AT(name, SLOT_INT)}
 #define OPEN true
 #define CLOSED false
 
 /* In cv_param order. The defaults train the default network (2 x 256,
  * batch-normed, Adam) to about 88-89% test accuracy on Fashion-MNIST in 10
  * epochs. */
-static const cv_param_info param_table[CV_P_COUNT] = {
-    [CV_P_LEARNING_RATE] = REAL("learning_rate", 0.001, 0, OPEN, INFINITY, OPEN),
-    [CV_P_MOMENTUM] = REAL("momentum", 0.9, 0, CLOSED, 1, OPEN),
-    [CV_P_BETA1] = REAL("beta1", 0.9, 0, CLOSED, 1, OPEN),
-    [CV_P_BETA2] = REAL("beta2", 0.999, 0, CLOSED, 1, OPEN),
-    [CV_P_EPSILON] = REAL("epsilon", 1e-8, 0, OPEN, 1, CLOSED),
-    [CV_P_LAYERS] = INT("layers", 2, 1, 64),
-    [CV_P_HIDDEN_UNITS] = INT("hidden_units", 256, 1, 65536),
-    [CV_P_BATCH_SIZE] = INT("batch_size", 128, 2, 1048576),
-    [CV_P_LR_DECAY] = REAL("lr_decay", 0, 0, CLOSED, INFINITY, OPEN),
-    [CV_P_LR_SCHEDULE] = WORD("lr_schedule", CV_LR_INVERSE_TIME, schedule_words),
-    [CV_P_EPOCHS] = INT("epochs", 10, 1, 1000000),
-    [CV_P_OPTIMIZER] = WORD("optimizer", CV_OPT_ADAM, optimizer_words),
-    [CV_P_ACTIVATION] = WORD("activation", CV_ACT_RELU, activation_words),
-    [CV_P_BATCH_NORM] = BOOL("batch_norm", 1),
-    [CV_P_BN_MOMENTUM] = REAL("bn_momentum", 0.9, 0, CLOSED, 1, OPEN),
-    [CV_P_BN_EPSILON] = REAL("bn_epsilon", 1e-5, 0, OPEN, 1, CLOSED),
-    [CV_P_WEIGHT_DECAY] = REAL("weight_decay", 0, 0, CLOSED, INFINITY, OPEN),
-    [CV_P_DROPOUT] = REAL("dropout", 0, 0, CLOSED, 1, OPEN),
-    [CV_P_INIT] = WORD("init", CV_INIT_HE, init_words),
-    [CV_P_PATIENCE] = INT("patience", 0, 0, 1000000),
+static const param_row param_table[CV_P_COUNT] = {
+    [CV_P_LEARNING_RATE] = REAL(learning_rate, 0.001, 0, OPEN, INFINITY, OPEN),
+    [CV_P_MOMENTUM] = REAL(momentum, 0.9, 0, CLOSED, 1, OPEN),
+    [CV_P_BETA1] = REAL(beta1, 0.9, 0, CLOSED, 1, OPEN),
+    [CV_P_BETA2] = REAL(beta2, 0.999, 0, CLOSED, 1, OPEN),
+    [CV_P_EPSILON] = REAL(epsilon, 1e-8, 0, OPEN, 1, CLOSED),
+    [CV_P_LAYERS] = INT(layers, 2, 1, 64),
+    [CV_P_HIDDEN_UNITS] = INT(hidden_units, 256, 1, 65536),
+    [CV_P_BATCH_SIZE] = INT(batch_size, 128, 2, 1048576),
+    [CV_P_LR_DECAY] = REAL(lr_decay, 0, 0, CLOSED, INFINITY, OPEN),
+    [CV_P_LR_SCHEDULE] = WORD(lr_schedule, CV_LR_INVERSE_TIME, schedule_words),
+    [CV_P_EPOCHS] = INT(epochs, 10, 1, 1000000),
+    [CV_P_OPTIMIZER] = WORD(optimizer, CV_OPT_ADAM, optimizer_words),
+    [CV_P_ACTIVATION] = WORD(activation, CV_ACT_RELU, activation_words),
+    [CV_P_BATCH_NORM] = BOOL(batch_norm, 1),
+    [CV_P_BN_MOMENTUM] = REAL(bn_momentum, 0.9, 0, CLOSED, 1, OPEN),
+    [CV_P_BN_EPSILON] = REAL(bn_epsilon, 1e-5, 0, OPEN, 1, CLOSED),
+    [CV_P_WEIGHT_DECAY] = REAL(weight_decay, 0, 0, CLOSED, INFINITY, OPEN),
+    [CV_P_DROPOUT] = REAL(dropout, 0, 0, CLOSED, 1, OPEN),
+    [CV_P_INIT] = WORD(init, CV_INIT_HE, init_words),
+    [CV_P_PATIENCE] = INT(patience, 0, 0, 1000000),
 };
 
 const cv_param_info *cv_param_get_info(cv_param p)
 {
     if ((unsigned)p >= CV_P_COUNT)
         return NULL;
-    return &param_table[p];
+    return &param_table[p].info;
 }
 
 int cv_param_lookup(const char *name)
@@ -71,7 +94,7 @@ int cv_param_lookup(const char *name)
     if (name == NULL)
         return -1;
     for (int p = 0; p < CV_P_COUNT; p++)
-        if (strcmp(param_table[p].name, name) == 0)
+        if (strcmp(param_table[p].info.name, name) == 0)
             return p;
     return -1;
 }
@@ -80,28 +103,14 @@ int cv_param_lookup(const char *name)
 
 double cv_config_get(const cv_config *c, cv_param p)
 {
-    switch (p) {
-    case CV_P_LEARNING_RATE: return c->learning_rate;
-    case CV_P_MOMENTUM: return c->momentum;
-    case CV_P_BETA1: return c->beta1;
-    case CV_P_BETA2: return c->beta2;
-    case CV_P_EPSILON: return c->epsilon;
-    case CV_P_LAYERS: return c->layers;
-    case CV_P_HIDDEN_UNITS: return c->hidden_units;
-    case CV_P_BATCH_SIZE: return c->batch_size;
-    case CV_P_LR_DECAY: return c->lr_decay;
-    case CV_P_LR_SCHEDULE: return (double)c->lr_schedule;
-    case CV_P_EPOCHS: return c->epochs;
-    case CV_P_OPTIMIZER: return (double)c->optimizer;
-    case CV_P_ACTIVATION: return (double)c->activation;
-    case CV_P_BATCH_NORM: return c->batch_norm ? 1.0 : 0.0;
-    case CV_P_BN_MOMENTUM: return c->bn_momentum;
-    case CV_P_BN_EPSILON: return c->bn_epsilon;
-    case CV_P_WEIGHT_DECAY: return c->weight_decay;
-    case CV_P_DROPOUT: return c->dropout;
-    case CV_P_INIT: return (double)c->init;
-    case CV_P_PATIENCE: return c->patience;
-    case CV_P_COUNT: break;
+    if ((unsigned)p >= CV_P_COUNT)
+        return NAN;
+    const slot *at = &param_table[p].slot;
+    const char *field = (const char *)c + at->offset;
+    switch (at->type) {
+    case SLOT_DOUBLE: return *(const double *)field;
+    case SLOT_INT: return *(const int *)field;
+    case SLOT_BOOL: return *(const bool *)field ? 1.0 : 0.0;
     }
     return NAN;
 }
@@ -120,28 +129,14 @@ static int to_int(double v)
 
 void cv_config_set(cv_config *c, cv_param p, double v)
 {
-    switch (p) {
-    case CV_P_LEARNING_RATE: c->learning_rate = v; break;
-    case CV_P_MOMENTUM: c->momentum = v; break;
-    case CV_P_BETA1: c->beta1 = v; break;
-    case CV_P_BETA2: c->beta2 = v; break;
-    case CV_P_EPSILON: c->epsilon = v; break;
-    case CV_P_LAYERS: c->layers = to_int(v); break;
-    case CV_P_HIDDEN_UNITS: c->hidden_units = to_int(v); break;
-    case CV_P_BATCH_SIZE: c->batch_size = to_int(v); break;
-    case CV_P_LR_DECAY: c->lr_decay = v; break;
-    case CV_P_LR_SCHEDULE: c->lr_schedule = (cv_lr_schedule)to_int(v); break;
-    case CV_P_EPOCHS: c->epochs = to_int(v); break;
-    case CV_P_OPTIMIZER: c->optimizer = (cv_optimizer)to_int(v); break;
-    case CV_P_ACTIVATION: c->activation = (cv_activation)to_int(v); break;
-    case CV_P_BATCH_NORM: c->batch_norm = v != 0; break;
-    case CV_P_BN_MOMENTUM: c->bn_momentum = v; break;
-    case CV_P_BN_EPSILON: c->bn_epsilon = v; break;
-    case CV_P_WEIGHT_DECAY: c->weight_decay = v; break;
-    case CV_P_DROPOUT: c->dropout = v; break;
-    case CV_P_INIT: c->init = (cv_init)to_int(v); break;
-    case CV_P_PATIENCE: c->patience = to_int(v); break;
-    case CV_P_COUNT: break;
+    if ((unsigned)p >= CV_P_COUNT)
+        return;
+    const slot *at = &param_table[p].slot;
+    char *field = (char *)c + at->offset;
+    switch (at->type) {
+    case SLOT_DOUBLE: *(double *)field = v; break;
+    case SLOT_INT: *(int *)field = to_int(v); break;
+    case SLOT_BOOL: *(bool *)field = v != 0; break;
     }
 }
 
@@ -149,7 +144,7 @@ void cv_config_defaults(cv_config *c)
 {
     memset(c, 0, sizeof *c);
     for (int p = 0; p < CV_P_COUNT; p++)
-        cv_config_set(c, (cv_param)p, param_table[p].def);
+        cv_config_set(c, (cv_param)p, param_table[p].info.def);
 }
 
 /* ---- formatting -------------------------------------------------------- */
@@ -388,4 +383,56 @@ int cv_param_parse(cv_param p, const char *text, double *out, char *why, size_t 
     }
     *out = v;
     return 0;
+}
+
+/* ---- the metric and trial statuses ------------------------------------- */
+
+static const char *const metric_names[] = {"dev_accuracy", "dev_loss"};
+
+const char *cv_metric_name(cv_metric m)
+{
+    return (unsigned)m < N_WORDS(metric_names) ? metric_names[m] : "?";
+}
+
+int cv_metric_lookup(const char *name)
+{
+    for (int m = 0; name != NULL && m < N_WORDS(metric_names); m++)
+        if (strcmp(metric_names[m], name) == 0)
+            return m;
+    return -1;
+}
+
+double cv_metric_pick(cv_metric metric, double dev_accuracy, double dev_loss)
+{
+    return metric == CV_METRIC_DEV_LOSS ? dev_loss : dev_accuracy;
+}
+
+bool cv_metric_better(cv_metric metric, double a, double b)
+{
+    if (!isfinite(a))
+        return false;
+    if (!isfinite(b))
+        return true;
+    return metric == CV_METRIC_DEV_LOSS ? a < b : a > b;
+}
+
+static const char *const status_names[CV_TRIAL_STATUS_COUNT] = {
+    [CV_TRIAL_DONE] = "done",
+    [CV_TRIAL_DIVERGED] = "diverged",
+    [CV_TRIAL_FAILED] = "failed",
+    [CV_TRIAL_INTERRUPTED] = "interrupted",
+};
+
+const char *cv_trial_status_name(cv_trial_status s)
+{
+    return (unsigned)s < CV_TRIAL_STATUS_COUNT ? status_names[s] : "?";
+}
+
+double cv_trial_metric(cv_metric metric, cv_trial_status status, double dev_accuracy,
+                       double dev_loss)
+{
+    if (status == CV_TRIAL_INTERRUPTED || status == CV_TRIAL_FAILED)
+        return NAN;
+    double m = cv_metric_pick(metric, dev_accuracy, dev_loss);
+    return isfinite(m) ? m : NAN;
 }
