@@ -108,7 +108,7 @@ static int load_test_set(cv_store *store, const cv_store_data *sd, cv_data *data
                          cv_error *err)
 {
     cv_job job = {0};
-    int rc = cv_store_load_job(store, &job, err);
+    int rc = cv_job_parse(&job, cv_store_job_path(store), cv_store_job_text(store), strlen(cv_store_job_text(store)), err);
     if (rc != 0)
         return rc;
     rc = cv_data_load_job(data, &job, err);

@@ -329,7 +329,7 @@ static int train_from(const train_args *a)
     /* The checkpoint and the job (for the data) from the source file. */
     if ((rc = cv_store_open(&src, a->from, CV_STORE_READ, &err)) != 0)
         goto done;
-    rc = a->job != NULL ? cv_job_load(&job, a->job, &err) : cv_store_load_job(src, &job, &err);
+    rc = a->job != NULL ? cv_job_load(&job, a->job, &err) : cv_job_parse(&job, cv_store_job_path(src), cv_store_job_text(src), strlen(cv_store_job_text(src)), &err);
     if (rc != 0)
         goto done;
     cv_checkpoint_info info;

@@ -4,7 +4,8 @@
  *
  *   /             attrs format="caviar-results", format_version=1, caviar_version,
  *                 job (the YAML text), job_path (where it was read, so that its
- *                 relative data paths resolve again), name, created (ISO 8601 UTC),
+ *                 relative data paths resolve again), metric ("dev_accuracy" or
+ *                 "dev_loss"; absent in files of caviar 0.1.0), name, created (ISO 8601 UTC),
  *                 ranks, seed; and once a run on it has ended: finished (ISO 8601
  *                 UTC), wall_seconds and worker_seconds (workers x wall), summed
  *                 over the run and its resumes
@@ -174,14 +175,15 @@ int cv_store_open(cv_store **out, const char *path, cv_store_mode mode, cv_error
 int cv_store_close(cv_store *s, cv_error *err);
 
 /* The file's path, its job text (NUL-terminated) and the path the job was
- * read from; owned by the store. */
+ * read from; owned by the store. The store does not parse the job: parse it
+ * with cv_job_parse(job, cv_store_job_path(s), cv_store_job_text(s), ...),
+ * so that its relative data paths resolve as when the file was written. */
 const char *cv_store_path(const cv_store *s);
 const char *cv_store_job_text(const cv_store *s);
 const char *cv_store_job_path(const cv_store *s);
 
-/* Parses the stored job (relative data paths resolve as when the file was
- * written). The caller releases it with cv_job_free. */
-int cv_store_load_job(const cv_store *s, cv_job *job, cv_error *err);
+/* The metric of the study the file holds (the root attribute metric). */
+cv_metric cv_store_metric(const cv_store *s);
 
 /* Reads /data into d (release with cv_store_data_free). */
 int cv_store_read_data(cv_store *s, cv_store_data *d, cv_error *err);
@@ -217,6 +219,16 @@ int cv_store_read_curves(cv_store *s, cv_curve_row **rows, int64_t *n, cv_error 
  * trial's last finished row, or its last row if none finished. Returns the
  * new count, or -1 without memory (rows unchanged). */
 int64_t cv_trial_rows_fold(cv_trial_row *rows, int64_t n);
+
+/* The metric of a row as every ranking counts it (cv_trial_metric: NaN for
+ * interrupted and failed trials). */
+double cv_trial_row_metric(const cv_trial_row *row, cv_metric metric);
+
+/* Whether row a ranks before row b: the better metric (cv_metric_better;
+ * rows without a metric last), then the lower trial id. The one ranking of
+ * trials: the runner's best so far and leaderboard, the checkpoints kept and
+ * /best, and the report all use it. */
+bool cv_trial_row_ranks_before(const cv_trial_row *a, const cv_trial_row *b, cv_metric metric);
 
 /* Folds curve rows read in file order in place to one per (trial, epoch), in
  * that order, the last appended winning (a re-run's). Returns the new count,

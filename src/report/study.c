@@ -94,7 +94,7 @@ int cv_study_load(cv_study *st, cv_store *s, bool with_curves, cv_error *err)
     st->live = cv_store_writer_active(st->path);
     struct stat sb;
     st->modified = stat(st->path, &sb) == 0 ? (double)sb.st_mtime : NAN;
-    if ((rc = cv_store_load_job(s, &st->job, err)) != 0)
+    if ((rc = cv_job_parse(&st->job, cv_store_job_path(s), cv_store_job_text(s), strlen(cv_store_job_text(s)), err)) != 0)
         goto error;
     if ((rc = cv_space_create(&st->space, &st->job, err)) != 0)
         goto error;

@@ -938,7 +938,7 @@ static int master_open(master *m, cv_error *err)
     } else {
         if ((rc = cv_store_open(&m->store, o->results_path, CV_STORE_APPEND, err)) != 0)
             return rc;
-        if ((rc = cv_store_load_job(m->store, &m->job, err)) != 0)
+        if ((rc = cv_job_parse(&m->job, cv_store_job_path(m->store), cv_store_job_text(m->store), strlen(cv_store_job_text(m->store)), err)) != 0)
             return rc;
     }
     if ((rc = cv_space_create(&m->space, &m->job, err)) != 0)

@@ -68,6 +68,21 @@ int64_t cv_trial_rows_fold(cv_trial_row *rows, int64_t n)
     return k;
 }
 
+double cv_trial_row_metric(const cv_trial_row *row, cv_metric metric)
+{
+    return cv_trial_metric(metric, row->status, row->dev_accuracy, row->dev_loss);
+}
+
+bool cv_trial_row_ranks_before(const cv_trial_row *a, const cv_trial_row *b, cv_metric metric)
+{
+    double x = cv_trial_row_metric(a, metric), y = cv_trial_row_metric(b, metric);
+    if (cv_metric_better(metric, x, y))
+        return true;
+    if (cv_metric_better(metric, y, x))
+        return false;
+    return a->trial < b->trial;
+}
+
 int64_t cv_curve_rows_fold(cv_curve_row *rows, int64_t n)
 {
     row_key *keys = sorted_keys(n, curve_key, rows);

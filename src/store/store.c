@@ -186,9 +186,9 @@ const char *cv_store_job_path(const cv_store *s)
     return s->job_path;
 }
 
-int cv_store_load_job(const cv_store *s, cv_job *job, cv_error *err)
+cv_metric cv_store_metric(const cv_store *s)
 {
-    return cv_job_parse(job, s->job_path, s->job_text, strlen(s->job_text), err);
+    return s->metric;
 }
 
 /* ---- the writer's lock ------------------------------------------------------ */
@@ -294,6 +294,7 @@ static int write_root(cv_store *s, const cv_job *job, int ranks, cv_error *err)
                 {"caviar_version", CAVIAR_VERSION},
                 {"job", s->job_text},
                 {"job_path", s->job_path},
+                {"metric", cv_metric_name(job->search.metric)},
                 {"name", job->name ? job->name : ""},
                 {"created", created}};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
@@ -626,13 +627,14 @@ static int open_store(cv_store **out, const char *path, cv_store_mode mode, cv_e
         ret = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory", path);
         goto error;
     }
-    /* The metric ranks checkpoints when there is no /best yet. */
-    cv_job job;
-    cv_error ignored = {0};
-    if (cv_job_parse(&job, s->job_path, s->job_text, strlen(s->job_text), &ignored) == 0) {
-        s->metric = job.search.metric;
-        cv_job_free(&job);
+    /* The metric ranks checkpoints when there is no /best yet. Files written
+     * before the attribute existed (caviar 0.1.0) rank by dev_accuracy. */
+    char *metric = NULL;
+    if (H5Aexists(s->file, "metric") > 0 && cv_h5_attr_get_str(s->file, "metric", &metric) == 0) {
+        int m = cv_metric_lookup(metric);
+        s->metric = m >= 0 ? (cv_metric)m : CV_METRIC_DEV_ACCURACY;
     }
+    free(metric);
     if ((ret = cv_store_open_tables(s, err)) < 0)
         goto error;
     if (mode == CV_STORE_APPEND) {
@@ -668,9 +670,6 @@ static int probe_work(void *arg, cv_error *err)
     /* What caviar's readers read, through the same calls (HDF5 reaches the
      * same structure by different paths: an attribute opened by name is
      * decoded unlike one met while iterating) ... */
-    cv_job job;
-    if (cv_store_load_job(s, &job, &ignored) == 0)
-        cv_job_free(&job);
     cv_trial_row *rows = NULL;
     cv_curve_row *curves = NULL;
     cv_round_row *rounds = NULL;

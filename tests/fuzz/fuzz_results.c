@@ -16,6 +16,7 @@
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "caviar/isolate.h"
 #include "caviar/nn.h"
@@ -68,7 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) {
         cv_error e1 = {0}, e2 = {0}, e3 = {0}, e4 = {0}, e5 = {0}, e6 = {0}, e7 = {0};
         cv_job job;
-        rc = cv_store_load_job(s, &job, &e1);
+        rc = cv_job_parse(&job, cv_store_job_path(s), cv_store_job_text(s),
+                          strlen(cv_store_job_text(s)), &e1);
         need_message(rc, &e1);
         if (rc == 0)
             cv_job_free(&job);

@@ -267,8 +267,10 @@ static void test_round_trip(void **state)
     OK(cv_store_open(&s, path, CV_STORE_READ, &err));
     CHECK(strcmp(cv_store_job_text(s), job_text) == 0, "job text");
     cv_job again;
-    OK(cv_store_load_job(s, &again, &err));
+    OK(cv_job_parse(&again, cv_store_job_path(s), cv_store_job_text(s),
+                    strlen(cv_store_job_text(s)), &err));
     CHECK(again.search.seed == 11 && again.checkpoints_keep == 2, "stored job");
+    CHECK(cv_store_metric(s) == again.search.metric, "the metric attribute");
     cv_job_free(&again);
 
     cv_store_data sd;
