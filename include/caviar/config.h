@@ -1,5 +1,6 @@
 /* caviar/config.h: the vocabulary every module shares (module `vocab`, the
- * ground floor: it includes nothing of caviar's but the standard library).
+ * ground floor: it includes nothing of caviar's but caviar/error.h, the error
+ * record of util that --set reports into).
  *
  * The hyperparameters and one configuration; the metric a study optimizes
  * and the one rule for "is A better than B" under it; the statuses a trial
@@ -16,6 +17,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "caviar/error.h"
 
 typedef enum cv_optimizer { CV_OPT_SGD, CV_OPT_MOMENTUM, CV_OPT_RMSPROP, CV_OPT_ADAM } cv_optimizer;
 typedef enum cv_activation { CV_ACT_RELU, CV_ACT_LEAKY_RELU, CV_ACT_TANH, CV_ACT_SIGMOID } cv_activation;
@@ -133,6 +136,32 @@ int cv_parse_number(const char *text, double *out);
 /* Writes v as it reads in a job file ("0.001", "256", "true", "adam").
  * Returns the length snprintf would have written. */
 int cv_param_format(cv_param p, double v, char *buf, size_t size);
+
+/* Parses one assignment NAME=VALUE, as `caviar train --set` takes it (spaces
+ * around NAME and VALUE are ignored): *param is the parameter named, *value
+ * its value checked as cv_param_parse checks a job file's. The one parser of
+ * --set, behind cv_job_set (a job) and cv_config_assign (a checkpoint's
+ * configuration). Returns 0, or CV_ERR_INPUT (CV_ERR_NOMEM) with err saying
+ * "--set NAME=VALUE: " and what was expected ("unknown parameter (expected
+ * one of: learning_rate, ...)", "dropout must be in [0, 1) (got '1')"). */
+int cv_param_assign(const char *assignment, cv_param *param, double *value, cv_error *err);
+
+/* Applies one --set NAME=VALUE to c: cv_param_assign's rules and messages,
+ * then cv_config_set. On failure c is unchanged. What single values cannot
+ * show (cv_config_check) is the caller's to check once every assignment is
+ * in. */
+int cv_config_assign(cv_config *c, const char *assignment, cv_error *err);
+
+/* ---- text for messages --------------------------------------------------- */
+
+/* Copies text into buf as messages quote a user's input: at most 40
+ * characters, anything unprintable shown as '?', "..." when cut; always
+ * NUL-terminated (size >= 1). */
+void cv_quote(const char *text, char *buf, size_t size);
+
+/* Writes words[0..n) into buf as "a, b, c", cut at size (NUL-terminated,
+ * size >= 1): the lists of "expected one of: ..." messages. */
+void cv_join(const char *const *words, int n, char *buf, size_t size);
 
 /* ---- the metric ---------------------------------------------------------- */
 

@@ -86,6 +86,28 @@ int cv_job_parse(cv_job *job, const char *path, const char *text, size_t len, cv
  * replacing whatever the file said. Errors name "--set NAME=VALUE". */
 int cv_job_set(cv_job *job, const char *assignment, cv_error *err);
 
+/* The parts of a parameter's spec a rule can find wrong, so that a message
+ * can stand where that part was written. */
+typedef enum cv_spec_part {
+    CV_SPEC_WHOLE,  /* the spec as a whole */
+    CV_SPEC_DIST,   /* distribution: */
+    CV_SPEC_MIN,    /* min: */
+    CV_SPEC_MAX,    /* max: */
+    CV_SPEC_VALUES, /* values: */
+    CV_SPEC_PARTS
+} cv_spec_part;
+
+/* The rules of a searched parameter's spec, written once: a known
+ * distribution; a ranged one on a numeric parameter (int_uniform and
+ * log_int_uniform on an integer one) with valid min < max, min > 0 on a log
+ * scale, min >= 0 and max < 1 for one_minus_log_uniform; values: a non-empty
+ * list of valid values. The job parser applies them to what a file says, the
+ * search space to a job that may have been built or edited in code. Returns
+ * 0, or -1 with why ("dropout: max must be greater than min (got min 0.5,
+ * max 0.1)") and, when at is not NULL, the part the message is about. */
+int cv_param_spec_check(cv_param p, const cv_param_spec *spec, cv_spec_part *at, char *why,
+                        size_t why_size);
+
 /* Whether every parameter is a constant. */
 bool cv_job_is_fixed(const cv_job *job);
 

@@ -162,33 +162,6 @@ static int fail_nomem(parse *P)
     return cv_fail(P->err, CV_ERR_NOMEM, "%s: out of memory", P->path);
 }
 
-/* A short printable copy of text for messages: at most 40 characters,
- * anything unprintable shown as '?'. */
-static void quote(const char *text, char *buf, size_t size)
-{
-    size_t n = 0;
-    for (; text[n] != '\0' && n < 40 && n + 4 < size; n++)
-        buf[n] = isprint((unsigned char)text[n]) ? text[n] : '?';
-    if (text[n] != '\0' && n + 4 < size) {
-        memcpy(buf + n, "...", 3);
-        n += 3;
-    }
-    buf[n] = '\0';
-}
-
-/* "a, b, c" */
-static void join(const char *const *words, int n, char *buf, size_t size)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < n && used < size; i++) {
-        int k = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", words[i]);
-        if (k < 0)
-            break;
-        used += (size_t)k;
-    }
-}
-
 /* ---- YAML -> tree ------------------------------------------------------ */
 
 static int yaml_failure(parse *P, const yaml_parser_t *yp)
@@ -235,7 +208,8 @@ static int on_event(parse *P, const yaml_event_t *ev, node **root, node **stack,
         return 0;
     case YAML_ALIAS_EVENT: {
         char name[64];
-        quote(ev->data.alias.anchor ? (const char *)ev->data.alias.anchor : "", name, sizeof name);
+        const char *anchor = ev->data.alias.anchor ? (const char *)ev->data.alias.anchor : "";
+        cv_quote(anchor, name, sizeof name);
         return fail_at(P, pos, "aliases (*%s) are not supported in job files; write the value out",
                        name);
     }
@@ -348,7 +322,7 @@ static int parse_int(parse *P, const node *nd, const char *what, int lo, int hi,
         return CV_ERR_INPUT;
     double v;
     if (cv_parse_number(s, &v) != 0 || v != floor(v) || v < lo || v > hi) {
-        quote(s, got, sizeof got);
+        cv_quote(s, got, sizeof got);
         return fail_at(P, nd->pos, "%s must be %s (got '%s')", what, expected, got);
     }
     *out = (int)v;
@@ -361,7 +335,7 @@ static int parse_word(parse *P, const node *nd, const char *what, const char *co
 {
     char expected[256], got[64];
     char list[200];
-    join(words, n, list, sizeof list);
+    cv_join(words, n, list, sizeof list);
     snprintf(expected, sizeof expected, "one of: %s", list);
     const char *s = scalar(P, nd, what, expected);
     if (s == NULL)
@@ -372,7 +346,7 @@ static int parse_word(parse *P, const node *nd, const char *what, const char *co
             return 0;
         }
     }
-    quote(s, got, sizeof got);
+    cv_quote(s, got, sizeof got);
     return fail_at(P, nd->pos, "%s must be %s (got '%s')", what, expected, got);
 }
 
@@ -395,9 +369,9 @@ static int collect(parse *P, const node *nd, const char *where, const char *cons
         for (int i = 0; i < n && idx < 0; i++)
             if (strcmp(key->str, keys[i]) == 0)
                 idx = i;
-        quote(key->str, name, sizeof name);
+        cv_quote(key->str, name, sizeof name);
         if (idx < 0) {
-            join(keys, n, list, sizeof list);
+            cv_join(keys, n, list, sizeof list);
             return fail_at(P, key->pos, "unknown key '%s' in %s (expected one of: %s)", name, where,
                            list);
         }
@@ -512,7 +486,7 @@ static int parse_data(parse *P, const node *nd)
         bool ok = cv_parse_number(s, &v) == 0 &&
                   ((v > 0 && v < 1) || (v >= 1 && v <= INT_MAX && v == floor(v)));
         if (!ok) {
-            quote(s, got, sizeof got);
+            cv_quote(s, got, sizeof got);
             return fail_at(P, vals[2]->pos, "data.dev_size must be %s (got '%s')", expected, got);
         }
         job->data.dev_size = v;
@@ -542,7 +516,7 @@ static int parse_seed(parse *P, const node *nd, uint64_t *out)
         ok = errno == 0 && end != NULL && *end == '\0' && v <= UINT64_MAX;
     }
     if (!ok) {
-        quote(s, got, sizeof got);
+        cv_quote(s, got, sizeof got);
         return fail_at(P, nd->pos, "search.seed must be %s (got '%s')", expected, got);
     }
     *out = (uint64_t)v;
@@ -584,7 +558,7 @@ static int parse_search(parse *P, const node *nd)
         if (s == NULL)
             return CV_ERR_INPUT;
         if (cv_parse_number(s, &v) != 0 || !(v > 0 && v <= 1)) {
-            quote(s, got, sizeof got);
+            cv_quote(s, got, sizeof got);
             return fail_at(P, vals[3]->pos, "search.keep must be a number in (0, 1] (got '%s')",
                            got);
         }
@@ -621,7 +595,7 @@ static int parse_keep(parse *P, const node *nd, const char *what, int *out)
         return 0;
     }
     if (cv_parse_number(s, &v) != 0 || v != floor(v) || v < 0 || v > INT_MAX) {
-        quote(s, got, sizeof got);
+        cv_quote(s, got, sizeof got);
         return fail_at(P, nd->pos, "%s must be %s (got '%s')", what, expected, got);
     }
     *out = (int)v;
@@ -661,6 +635,105 @@ const char *cv_dist_name(cv_dist d)
     return dist_names[d];
 }
 
+/* ---- the rules of a spec ----------------------------------------------- */
+
+/* Writes a broken rule's message into why; returns -1. */
+__attribute__((format(printf, 3, 4))) static int broken(char *why, size_t why_size,
+                                                        const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, why_size, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Whether ranged distribution dist fits parameter p: a numeric parameter,
+ * an integer one for int_uniform and log_int_uniform. */
+static int dist_fits(cv_param p, cv_dist dist, char *why, size_t why_size)
+{
+    const cv_param_info *info = cv_param_get_info(p);
+    const char *name = info->name, *dname = cv_dist_name(dist);
+    bool is_int = dist == CV_DIST_INT_UNIFORM || dist == CV_DIST_LOG_INT_UNIFORM;
+    bool is_log = dist == CV_DIST_LOG_UNIFORM || dist == CV_DIST_LOG_INT_UNIFORM;
+    if (info->kind == CV_KIND_BOOL || info->kind == CV_KIND_WORD)
+        return broken(why, why_size, "%s: %s needs a numeric parameter; %s takes 'values: [...]'",
+                      name, dname, name);
+    if (is_int && info->kind != CV_KIND_INT)
+        return broken(why, why_size, "%s: %s needs an integer parameter; %s is real (use %s)",
+                      name, dname, name, is_log ? "log_uniform" : "uniform");
+    return 0;
+}
+
+int cv_param_spec_check(cv_param p, const cv_param_spec *spec, cv_spec_part *at, char *why,
+                        size_t why_size)
+{
+    cv_spec_part where;
+    const cv_param_info *info = cv_param_get_info(p);
+    if (at == NULL)
+        at = &where;
+    *at = CV_SPEC_WHOLE;
+    if (info == NULL)
+        return broken(why, why_size, "unknown parameter %d", (int)p);
+    const char *name = info->name, *dname = cv_dist_name(spec->dist);
+    char bad[512], lo[32], hi[32];
+
+    if (spec->dist < CV_DIST_UNIFORM || spec->dist > CV_DIST_VALUES)
+        return broken(why, why_size, "%s: unknown distribution %d", name, (int)spec->dist);
+    if (spec->dist == CV_DIST_VALUES) {
+        *at = CV_SPEC_VALUES;
+        if (spec->n_values < 1 || spec->values == NULL)
+            return broken(why, why_size, "%s: values must not be empty", name);
+        for (int k = 0; k < spec->n_values; k++)
+            if (cv_param_check(p, spec->values[k], bad, sizeof bad) != 0)
+                return broken(why, why_size, "%s: values: %s", name, bad);
+        return 0;
+    }
+
+    *at = CV_SPEC_DIST;
+    if (dist_fits(p, spec->dist, why, why_size) != 0)
+        return -1;
+    *at = CV_SPEC_MIN;
+    if (cv_param_check(p, spec->min, bad, sizeof bad) != 0)
+        return broken(why, why_size, "min: %s", bad);
+    *at = CV_SPEC_MAX;
+    if (cv_param_check(p, spec->max, bad, sizeof bad) != 0)
+        return broken(why, why_size, "max: %s", bad);
+
+    /* The scale must exist at both ends: log10(min), log10(1 - max). */
+    bool is_log = spec->dist == CV_DIST_LOG_UNIFORM || spec->dist == CV_DIST_LOG_INT_UNIFORM;
+    cv_param_format(p, spec->min, lo, sizeof lo);
+    cv_param_format(p, spec->max, hi, sizeof hi);
+    *at = CV_SPEC_MIN;
+    if (is_log && !(spec->min > 0))
+        return broken(why, why_size, "%s: min must be > 0 for %s (got %s)", name, dname, lo);
+    if (spec->dist == CV_DIST_ONE_MINUS_LOG_UNIFORM && !(spec->min >= 0))
+        return broken(why, why_size, "%s: min must be >= 0 for %s (got %s)", name, dname, lo);
+    *at = CV_SPEC_MAX;
+    if (spec->dist == CV_DIST_ONE_MINUS_LOG_UNIFORM && !(spec->max < 1))
+        return broken(why, why_size, "%s: max must be < 1 for %s (got %s)", name, dname, hi);
+    if (!(spec->min < spec->max))
+        return broken(why, why_size, "%s: max must be greater than min (got min %s, max %s)",
+                      name, lo, hi);
+    return 0;
+}
+
+/* ---- parameters from the file ------------------------------------------ */
+
+/* Applies the rules of a spec (cv_param_spec_check) to what the file gave:
+ * the message stands at the node of the part it is about (where[part]),
+ * else at the spec's own node (where[CV_SPEC_WHOLE]). */
+static int check_rules(parse *P, cv_param p, const cv_param_spec *spec,
+                       const node *const where[CV_SPEC_PARTS])
+{
+    char why[512];
+    cv_spec_part at;
+    if (cv_param_spec_check(p, spec, &at, why, sizeof why) == 0)
+        return 0;
+    const node *nd = where[at] != NULL ? where[at] : where[CV_SPEC_WHOLE];
+    return fail_at(P, nd->pos, "%s", why);
+}
+
 /* One value of parameter p from a scalar node (range-checked). what
  * prefixes the message ("min: ", "" ...). */
 static int param_value(parse *P, cv_param p, const node *nd, const char *what, double *out)
@@ -675,19 +748,17 @@ static int param_value(parse *P, cv_param p, const node *nd, const char *what, d
     return 0;
 }
 
-/* A categorical list: a non-empty sequence of valid values. */
+/* A categorical list: a sequence of values, each valid, then the rules. */
 static int param_values(parse *P, cv_param p, const node *nd, cv_param_spec *spec)
 {
     const char *name = cv_param_get_info(p)->name;
     if (nd->type != NODE_SEQUENCE)
         return fail_at(P, nd->pos, "%s: values must be a sequence such as [a, b] (got %s)", name,
                        node_kind(nd));
-    if (nd->n == 0)
-        return fail_at(P, nd->pos, "%s: values must not be empty", name);
     if (nd->n > INT_MAX)
         return fail_at(P, nd->pos, "%s: too many values", name);
-    double *values = calloc(nd->n, sizeof *values);
-    if (values == NULL)
+    double *values = NULL;
+    if (nd->n > 0 && (values = calloc(nd->n, sizeof *values)) == NULL)
         return fail_nomem(P);
     for (size_t i = 0; i < nd->n; i++) {
         int rc = param_value(P, p, nd->kids[i], "", &values[i]);
@@ -700,7 +771,8 @@ static int param_values(parse *P, cv_param p, const node *nd, cv_param_spec *spe
     spec->values = values;
     spec->n_values = (int)nd->n;
     spec->dist = CV_DIST_VALUES;
-    return 0;
+    const node *where[CV_SPEC_PARTS] = {[CV_SPEC_WHOLE] = nd};
+    return check_rules(P, p, spec, where);
 }
 
 enum { K_DIST, K_MIN, K_MAX, K_VALUES, K_POINTS, K_VALUE, K_COUNT };
@@ -710,10 +782,9 @@ enum { K_DIST, K_MIN, K_MAX, K_VALUES, K_POINTS, K_VALUE, K_COUNT };
 static int param_mapping(parse *P, cv_param p, const node *nd, cv_param_spec *spec)
 {
     static const char *const keys[K_COUNT] = {"distribution", "min", "max", "values", "points", "value"};
-    const cv_param_info *info = cv_param_get_info(p);
-    const char *name = info->name;
+    const char *name = cv_param_get_info(p)->name;
     const node *vals[K_COUNT], *knodes[K_COUNT];
-    char list[200];
+    char list[200], why[512];
     int rc;
 
     if ((rc = collect(P, nd, name, keys, K_COUNT, vals, knodes)) != 0)
@@ -732,7 +803,8 @@ static int param_mapping(parse *P, cv_param p, const node *nd, cv_param_spec *sp
 
     /* Which distribution: named, or implied by values:. */
     cv_dist dist;
-    join(dist_names + 1, (int)(sizeof dist_names / sizeof dist_names[0]) - 1, list, sizeof list);
+    cv_join(dist_names + 1, (int)(sizeof dist_names / sizeof dist_names[0]) - 1, list,
+            sizeof list);
     if (vals[K_DIST] != NULL) {
         const char *s = scalar(P, vals[K_DIST], "distribution", list);
         if (s == NULL)
@@ -743,7 +815,7 @@ static int param_mapping(parse *P, cv_param p, const node *nd, cv_param_spec *sp
                 d = i;
         if (d < 0) {
             char got[64];
-            quote(s, got, sizeof got);
+            cv_quote(s, got, sizeof got);
             return fail_at(P, vals[K_DIST]->pos,
                            "unknown distribution '%s' for %s (expected one of: %s)", got, name,
                            list);
@@ -776,48 +848,26 @@ static int param_mapping(parse *P, cv_param p, const node *nd, cv_param_spec *sp
         return param_values(P, p, vals[K_VALUES], spec);
     }
 
-    /* A ranged distribution. */
-    const char *dname = dist_names[dist];
-    const node *dnode = vals[K_DIST];
-    bool is_int = dist == CV_DIST_INT_UNIFORM || dist == CV_DIST_LOG_INT_UNIFORM;
-    bool is_log = dist == CV_DIST_LOG_UNIFORM || dist == CV_DIST_LOG_INT_UNIFORM;
+    /* A ranged distribution: whether it fits the parameter first (a word's
+     * min would otherwise fail as "not a word"), then its bounds, then the
+     * rules of a spec. */
     if (knodes[K_VALUES] != NULL)
         return fail_at(P, knodes[K_VALUES]->pos,
-                       "%s: 'values' does not apply to %s (use distribution: values)", name, dname);
-    if (info->kind == CV_KIND_BOOL || info->kind == CV_KIND_WORD)
-        return fail_at(P, dnode->pos, "%s: %s needs a numeric parameter; %s takes 'values: [...]'",
-                       name, dname, name);
-    if (is_int && info->kind != CV_KIND_INT)
-        return fail_at(P, dnode->pos, "%s: %s needs an integer parameter; %s is real (use %s)", name,
-                       dname, name, is_log ? "log_uniform" : "uniform");
+                       "%s: 'values' does not apply to %s (use distribution: values)", name,
+                       cv_dist_name(dist));
+    if (dist_fits(p, dist, why, sizeof why) != 0)
+        return fail_at(P, vals[K_DIST]->pos, "%s", why);
     if (vals[K_MIN] == NULL || vals[K_MAX] == NULL)
-        return fail_at(P, nd->pos, "%s: %s needs both min and max", name, dname);
-
-    double lo, hi;
-    char slo[32], shi[32];
-    if ((rc = param_value(P, p, vals[K_MIN], "min: ", &lo)) != 0 ||
-        (rc = param_value(P, p, vals[K_MAX], "max: ", &hi)) != 0)
+        return fail_at(P, nd->pos, "%s: %s needs both min and max", name, cv_dist_name(dist));
+    if ((rc = param_value(P, p, vals[K_MIN], "min: ", &spec->min)) != 0 ||
+        (rc = param_value(P, p, vals[K_MAX], "max: ", &spec->max)) != 0)
         return rc;
-    cv_param_format(p, lo, slo, sizeof slo);
-    cv_param_format(p, hi, shi, sizeof shi);
-    if (is_log && !(lo > 0))
-        return fail_at(P, vals[K_MIN]->pos, "%s: min must be > 0 for %s (got %s)", name, dname, slo);
-    if (dist == CV_DIST_ONE_MINUS_LOG_UNIFORM) {
-        /* log10(1 - x) must exist at both ends: 0 <= min < max < 1. */
-        if (!(lo >= 0))
-            return fail_at(P, vals[K_MIN]->pos, "%s: min must be >= 0 for %s (got %s)", name, dname,
-                           slo);
-        if (!(hi < 1))
-            return fail_at(P, vals[K_MAX]->pos, "%s: max must be < 1 for %s (got %s)", name, dname,
-                           shi);
-    }
-    if (!(lo < hi))
-        return fail_at(P, vals[K_MAX]->pos, "%s: max must be greater than min (got min %s, max %s)",
-                       name, slo, shi);
     spec->dist = dist;
-    spec->min = lo;
-    spec->max = hi;
-    return 0;
+    const node *where[CV_SPEC_PARTS] = {[CV_SPEC_WHOLE] = nd,
+                                        [CV_SPEC_DIST] = vals[K_DIST],
+                                        [CV_SPEC_MIN] = vals[K_MIN],
+                                        [CV_SPEC_MAX] = vals[K_MAX]};
+    return check_rules(P, p, spec, where);
 }
 
 static int parse_parameters(parse *P, const node *nd)
@@ -1022,53 +1072,11 @@ error:
 
 int cv_job_set(cv_job *job, const char *assignment, cv_error *err)
 {
-    char shown[64], name[64], why[512];
-    if (assignment == NULL)
-        assignment = "";
-    quote(assignment, shown, sizeof shown);
-    const char *eq = strchr(assignment, '=');
-    if (eq == NULL)
-        return cv_fail(err, CV_ERR_INPUT, "--set %s: expected NAME=VALUE", shown);
-
-    /* NAME and VALUE, without the spaces a shell quote may have kept. */
-    const char *a = assignment, *b = eq;
-    while (a < b && isspace((unsigned char)*a))
-        a++;
-    while (b > a && isspace((unsigned char)b[-1]))
-        b--;
-    size_t n = (size_t)(b - a);
-    int p = -1;
-    if (n < sizeof name) {
-        memcpy(name, a, n);
-        name[n] = '\0';
-        p = cv_param_lookup(name);
-    }
-    if (p < 0) {
-        char list[400];
-        const char *names[CV_P_COUNT];
-        for (int i = 0; i < CV_P_COUNT; i++)
-            names[i] = cv_param_get_info((cv_param)i)->name;
-        join(names, CV_P_COUNT, list, sizeof list);
-        return cv_fail(err, CV_ERR_INPUT, "--set %s: unknown parameter (expected one of: %s)", shown,
-                       list);
-    }
-
-    const char *v = eq + 1;
-    while (isspace((unsigned char)*v))
-        v++;
-    size_t vn = strlen(v);
-    while (vn > 0 && isspace((unsigned char)v[vn - 1]))
-        vn--;
-    char *value = malloc(vn + 1);
-    if (value == NULL)
-        return cv_fail(err, CV_ERR_NOMEM, "--set %s: out of memory", shown);
-    memcpy(value, v, vn);
-    value[vn] = '\0';
+    cv_param p;
     double x;
-    int rc = cv_param_parse((cv_param)p, value, &x, why, sizeof why);
-    free(value);
+    int rc = cv_param_assign(assignment, &p, &x, err);
     if (rc != 0)
-        return cv_fail(err, CV_ERR_INPUT, "--set %s: %s", shown, why);
+        return rc;
 
     cv_param_spec *spec = &job->params[p];
     free(spec->values);

@@ -62,52 +62,19 @@ static cv_scale dist_scale(cv_dist d)
     return CV_SCALE_LINEAR;
 }
 
-/* Re-checks a searched spec as the parser does (a job may come from code),
- * so that the transforms below can rely on it: a known distribution, valid
- * bounds on the right scale, a non-empty list of valid values. */
+/* Checks a searched spec with the job's rules (cv_param_spec_check: a job
+ * may come from code, past the parser), so that the transforms below can
+ * rely on it, and against the space's own limit on a list of values. */
 static int check_spec(const cv_space *s, cv_param p, const cv_param_spec *spec, cv_error *err)
 {
-    const cv_param_info *info = cv_param_get_info(p);
-    const char *name = info->name, *dname = cv_dist_name(spec->dist);
     char why[512];
-
-    if (spec->dist < CV_DIST_UNIFORM || spec->dist > CV_DIST_VALUES)
-        return fail_at(s, err, spec->pos, "%s: unknown distribution %d", name, (int)spec->dist);
-    if (spec->dist == CV_DIST_VALUES) {
-        if (spec->n_values < 1 || spec->values == NULL)
-            return fail_at(s, err, spec->pos, "%s: values must not be empty", name);
-        if (spec->n_values > CV_SPACE_MAX_VALUES)
-            return fail_at(s, err, spec->pos,
-                           "%s: at most %d values (got %d); a range (int_uniform, "
-                           "log_uniform, ...) covers more",
-                           name, CV_SPACE_MAX_VALUES, spec->n_values);
-        for (int k = 0; k < spec->n_values; k++)
-            if (cv_param_check(p, spec->values[k], why, sizeof why) != 0)
-                return fail_at(s, err, spec->pos, "%s: values: %s", name, why);
-        return 0;
-    }
-
-    bool is_int = spec->dist == CV_DIST_INT_UNIFORM || spec->dist == CV_DIST_LOG_INT_UNIFORM;
-    if (info->kind == CV_KIND_BOOL || info->kind == CV_KIND_WORD)
+    if (spec->dist == CV_DIST_VALUES && spec->n_values > CV_SPACE_MAX_VALUES)
         return fail_at(s, err, spec->pos,
-                       "%s: %s needs a numeric parameter; %s takes 'values: [...]'", name, dname,
-                       name);
-    if (is_int && info->kind != CV_KIND_INT)
-        return fail_at(s, err, spec->pos, "%s: %s needs an integer parameter; %s is real", name,
-                       dname, name);
-    if (cv_param_check(p, spec->min, why, sizeof why) != 0 ||
-        cv_param_check(p, spec->max, why, sizeof why) != 0)
-        return fail_at(s, err, spec->pos, "%s: min and max: %s", name, why);
-    if (dist_scale(spec->dist) == CV_SCALE_LOG && !(spec->min > 0))
-        return fail_at(s, err, spec->pos, "%s: min must be > 0 for %s (got %s)", name, dname,
-                       fmt_value(p, spec->min));
-    if (spec->dist == CV_DIST_ONE_MINUS_LOG_UNIFORM && !(spec->min >= 0 && spec->max < 1))
-        return fail_at(s, err, spec->pos,
-                       "%s: %s needs 0 <= min < max < 1 (got min %s, max %s)", name, dname,
-                       fmt_value(p, spec->min), fmt_value(p, spec->max));
-    if (!(spec->min < spec->max))
-        return fail_at(s, err, spec->pos, "%s: max must be greater than min (got min %s, max %s)",
-                       name, fmt_value(p, spec->min), fmt_value(p, spec->max));
+                       "%s: at most %d values (got %d); a range (int_uniform, "
+                       "log_uniform, ...) covers more",
+                       cv_param_get_info(p)->name, CV_SPACE_MAX_VALUES, spec->n_values);
+    if (cv_param_spec_check(p, spec, NULL, why, sizeof why) != 0)
+        return fail_at(s, err, spec->pos, "%s", why);
     return 0;
 }
 

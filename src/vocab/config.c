@@ -1,5 +1,5 @@
 /* config.c: the vocabulary (see caviar/config.h): hyperparameters, the
- * metric, trial statuses.
+ * metric, trial statuses, --set assignments.
  *
  * One table describes every hyperparameter: its name, kind, default, valid
  * range and where it lives in a cv_config. Everything else here (lookup,
@@ -196,20 +196,33 @@ int cv_param_format(cv_param p, double v, char *buf, size_t size)
     return format_number(v, buf, size);
 }
 
-/* ---- checking and parsing ---------------------------------------------- */
+/* ---- text for messages ------------------------------------------------ */
 
-/* "one of: a, b, c" for a word parameter. */
-static void word_list(const cv_param_info *info, char *buf, size_t size)
+void cv_quote(const char *text, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (; text[n] != '\0' && n < 40 && n + 4 < size; n++)
+        buf[n] = isprint((unsigned char)text[n]) ? text[n] : '?';
+    if (text[n] != '\0' && n + 4 < size) {
+        memcpy(buf + n, "...", 3);
+        n += 3;
+    }
+    buf[n] = '\0';
+}
+
+void cv_join(const char *const *words, int n, char *buf, size_t size)
 {
     size_t used = 0;
     buf[0] = '\0';
-    for (int i = 0; i < info->n_words && used < size; i++) {
-        int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", info->words[i]);
-        if (n < 0)
+    for (int i = 0; i < n && used < size; i++) {
+        int k = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", words[i]);
+        if (k < 0)
             break;
-        used += (size_t)n;
+        used += (size_t)k;
     }
 }
+
+/* ---- checking and parsing ---------------------------------------------- */
 
 /* Writes what p's values must be ("dropout must be in [0, 1)"). */
 static void expected(const cv_param_info *info, char *why, size_t why_size)
@@ -231,7 +244,7 @@ static void expected(const cv_param_info *info, char *why, size_t why_size)
         snprintf(why, why_size, "%s must be true or false", info->name);
         break;
     case CV_KIND_WORD:
-        word_list(info, words, sizeof words);
+        cv_join(info->words, info->n_words, words, sizeof words);
         snprintf(why, why_size, "%s must be one of: %s", info->name, words);
         break;
     }
@@ -275,20 +288,6 @@ int cv_config_check(const cv_config *c, char *why, size_t why_size)
         return -1;
     }
     return 0;
-}
-
-/* Copies text into a short, printable form for messages: at most 40
- * characters, anything unprintable shown as '?'. */
-static void quote(const char *text, char *buf, size_t size)
-{
-    size_t n = 0;
-    for (; text[n] != '\0' && n < 40 && n + 4 < size; n++)
-        buf[n] = isprint((unsigned char)text[n]) ? text[n] : '?';
-    if (text[n] != '\0' && n + 4 < size) {
-        memcpy(buf + n, "...", 3);
-        n += 3;
-    }
-    buf[n] = '\0';
 }
 
 /* Whether a and b are the same word, ignoring ASCII case (strcasecmp is
@@ -341,7 +340,7 @@ int cv_param_parse(cv_param p, const char *text, double *out, char *why, size_t 
     }
     if (text == NULL)
         text = "";
-    quote(text, got, sizeof got);
+    cv_quote(text, got, sizeof got);
 
     switch (info->kind) {
     case CV_KIND_REAL:
@@ -382,6 +381,73 @@ int cv_param_parse(cv_param p, const char *text, double *out, char *why, size_t 
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+/* ---- --set NAME=VALUE ---------------------------------------------------- */
+
+int cv_param_assign(const char *assignment, cv_param *param, double *value, cv_error *err)
+{
+    char shown[64], name[64], why[512];
+    if (assignment == NULL)
+        assignment = "";
+    cv_quote(assignment, shown, sizeof shown);
+    const char *eq = strchr(assignment, '=');
+    if (eq == NULL)
+        return cv_fail(err, CV_ERR_INPUT, "--set %s: expected NAME=VALUE", shown);
+
+    /* NAME and VALUE, without the spaces a shell quote may have kept. */
+    const char *a = assignment, *b = eq;
+    while (a < b && isspace((unsigned char)*a))
+        a++;
+    while (b > a && isspace((unsigned char)b[-1]))
+        b--;
+    size_t n = (size_t)(b - a);
+    int p = -1;
+    if (n < sizeof name) {
+        memcpy(name, a, n);
+        name[n] = '\0';
+        p = cv_param_lookup(name);
+    }
+    if (p < 0) {
+        char list[400];
+        const char *names[CV_P_COUNT];
+        for (int i = 0; i < CV_P_COUNT; i++)
+            names[i] = param_table[i].info.name;
+        cv_join(names, CV_P_COUNT, list, sizeof list);
+        return cv_fail(err, CV_ERR_INPUT, "--set %s: unknown parameter (expected one of: %s)",
+                       shown, list);
+    }
+
+    const char *v = eq + 1;
+    while (isspace((unsigned char)*v))
+        v++;
+    size_t vn = strlen(v);
+    while (vn > 0 && isspace((unsigned char)v[vn - 1]))
+        vn--;
+    char *text = malloc(vn + 1);
+    if (text == NULL)
+        return cv_fail(err, CV_ERR_NOMEM, "--set %s: out of memory", shown);
+    memcpy(text, v, vn);
+    text[vn] = '\0';
+    double x;
+    int rc = cv_param_parse((cv_param)p, text, &x, why, sizeof why);
+    free(text);
+    if (rc != 0)
+        return cv_fail(err, CV_ERR_INPUT, "--set %s: %s", shown, why);
+    *param = (cv_param)p;
+    *value = x;
+    return 0;
+}
+
+int cv_config_assign(cv_config *c, const char *assignment, cv_error *err)
+{
+    cv_param p;
+    double v;
+    int rc = cv_param_assign(assignment, &p, &v, err);
+    if (rc != 0)
+        return rc;
+    cv_config_set(c, p, v);
     return 0;
 }
 

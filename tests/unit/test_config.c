@@ -1,5 +1,6 @@
 /* test_config.c: the hyperparameter vocabulary (caviar/config.h): the table,
- * defaults, parsing, range checks, formatting and cross-parameter checks. */
+ * defaults, parsing, range checks, formatting, cross-parameter checks, --set
+ * assignments and the text of messages. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -375,6 +376,71 @@ static void test_config_check(void **state)
     assert_string_equal(why, "batch_size must be an integer in [2, 1048576]");
 }
 
+/* --set NAME=VALUE: the one parser behind cv_job_set and cv_config_assign,
+ * its messages, and a failure that changes nothing. */
+static void test_assign(void **state)
+{
+    (void)state;
+    cv_config c, before;
+    cv_error err = {0};
+    cv_config_defaults(&c);
+    assert_int_equal(cv_config_assign(&c, "learning_rate=0.01", &err), 0);
+    assert_true(c.learning_rate == 0.01);
+    assert_int_equal(cv_config_assign(&c, " optimizer = sgd ", &err), 0);
+    assert_int_equal(c.optimizer, CV_OPT_SGD);
+    assert_int_equal(cv_config_assign(&c, "batch_norm=off", &err), 0);
+    assert_false(c.batch_norm);
+    assert_int_equal(err.code, CV_OK);
+
+    before = c;
+    assert_int_equal(cv_config_assign(&c, "lerning_rate=0.1", &err), CV_ERR_INPUT);
+    assert_contains(err.msg, "--set lerning_rate=0.1: unknown parameter (expected one of: "
+                             "learning_rate, momentum, beta1, ");
+    cv_error_clear(&err);
+    assert_int_equal(cv_config_assign(&c, "dropout=1", &err), CV_ERR_INPUT);
+    assert_string_equal(err.msg, "--set dropout=1: dropout must be in [0, 1) (got '1')");
+    cv_error_clear(&err);
+    assert_int_equal(cv_config_assign(&c, "epochs=ten", &err), CV_ERR_INPUT);
+    assert_string_equal(err.msg,
+                        "--set epochs=ten: epochs must be an integer in [1, 1000000] (got 'ten')");
+    cv_error_clear(&err);
+    assert_int_equal(cv_config_assign(&c, "epochs=", &err), CV_ERR_INPUT);
+    assert_contains(err.msg, "--set epochs=: epochs must be an integer");
+    cv_error_clear(&err);
+    assert_int_equal(cv_config_assign(&c, "learning_rate", &err), CV_ERR_INPUT);
+    assert_string_equal(err.msg, "--set learning_rate: expected NAME=VALUE");
+    cv_error_clear(&err);
+    assert_int_equal(cv_config_assign(&c, "=3", &err), CV_ERR_INPUT);
+    assert_contains(err.msg, "--set =3: unknown parameter");
+    assert_memory_equal(&c, &before, sizeof c);
+
+    cv_param p;
+    double v;
+    cv_error_clear(&err);
+    assert_int_equal(cv_param_assign("patience= 3", &p, &v, &err), 0);
+    assert_int_equal(p, CV_P_PATIENCE);
+    assert_true(v == 3);
+}
+
+/* The text of messages: a user's input quoted short and printable, lists
+ * joined with commas. */
+static void test_quote_and_join(void **state)
+{
+    (void)state;
+    char buf[64];
+    cv_quote("a\tb", buf, sizeof buf);
+    assert_string_equal(buf, "a?b");
+    cv_quote("0123456789012345678901234567890123456789012", buf, sizeof buf);
+    assert_string_equal(buf, "0123456789012345678901234567890123456789...");
+    static const char *const words[] = {"sgd", "momentum", "adam"};
+    cv_join(words, 3, buf, sizeof buf);
+    assert_string_equal(buf, "sgd, momentum, adam");
+    cv_join(words, 3, buf, 8);
+    assert_string_equal(buf, "sgd, mo");
+    cv_join(words, 0, buf, sizeof buf);
+    assert_string_equal(buf, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +453,8 @@ int main(void)
         cmocka_unit_test(test_ranges),
         cmocka_unit_test(test_bools_and_words),
         cmocka_unit_test(test_config_check),
+        cmocka_unit_test(test_assign),
+        cmocka_unit_test(test_quote_and_join),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -492,23 +492,57 @@ static void test_set(void **state)
     cv_error_clear(&err);
     assert_int_equal(cv_job_set(&job, "dropout=1", &err), CV_ERR_INPUT);
     assert_string_equal(err.msg, "--set dropout=1: dropout must be in [0, 1) (got '1')");
-    cv_error_clear(&err);
-    assert_int_equal(cv_job_set(&job, "epochs=ten", &err), CV_ERR_INPUT);
-    assert_string_equal(err.msg,
-                        "--set epochs=ten: epochs must be an integer in [1, 1000000] (got 'ten')");
-    cv_error_clear(&err);
-    assert_int_equal(cv_job_set(&job, "learning_rate", &err), CV_ERR_INPUT);
-    assert_string_equal(err.msg, "--set learning_rate: expected NAME=VALUE");
-    cv_error_clear(&err);
-    assert_int_equal(cv_job_set(&job, "=3", &err), CV_ERR_INPUT);
-    assert_contains(err.msg, "--set =3: unknown parameter");
-    cv_error_clear(&err);
-    assert_int_equal(cv_job_set(&job, "epochs=", &err), CV_ERR_INPUT);
-    assert_contains(err.msg, "--set epochs=: epochs must be an integer");
-    /* A failed --set leaves the job as it was. */
+    /* The parser's other messages: tests/unit/test_config.c (test_assign).
+     * A failed --set leaves the job as it was. */
     assert_true(job.params[CV_P_DROPOUT].value == 0);
     assert_true(job.params[CV_P_LEARNING_RATE].value == 0.01);
     cv_job_free(&job);
+}
+
+/* The rules of a spec applied to specs built in code (as the search space
+ * applies them), each message with the part of the spec it is about. */
+static void test_spec_rules(void **state)
+{
+    (void)state;
+    char why[512];
+    cv_spec_part at;
+    double values[] = {64, 0};
+    static const struct {
+        cv_param p;
+        cv_param_spec spec;
+        cv_spec_part at;
+        const char *why;
+    } bad[] = {
+        {CV_P_LAYERS, {.dist = (cv_dist)42}, CV_SPEC_WHOLE, "layers: unknown distribution 42"},
+        {CV_P_OPTIMIZER, {.dist = CV_DIST_UNIFORM, .min = 0, .max = 1}, CV_SPEC_DIST,
+         "optimizer: uniform needs a numeric parameter; optimizer takes 'values: [...]'"},
+        {CV_P_DROPOUT, {.dist = CV_DIST_INT_UNIFORM, .min = 0, .max = 1}, CV_SPEC_DIST,
+         "dropout: int_uniform needs an integer parameter; dropout is real (use uniform)"},
+        {CV_P_LEARNING_RATE, {.dist = CV_DIST_UNIFORM, .min = 0, .max = 1}, CV_SPEC_MIN,
+         "min: learning_rate must be in (0, inf)"},
+        {CV_P_DROPOUT, {.dist = CV_DIST_UNIFORM, .min = 0, .max = 1}, CV_SPEC_MAX,
+         "max: dropout must be in [0, 1)"},
+        {CV_P_LR_DECAY, {.dist = CV_DIST_LOG_UNIFORM, .min = 0, .max = 1}, CV_SPEC_MIN,
+         "lr_decay: min must be > 0 for log_uniform (got 0)"},
+        {CV_P_LR_DECAY, {.dist = CV_DIST_ONE_MINUS_LOG_UNIFORM, .min = 0.5, .max = 1},
+         CV_SPEC_MAX, "lr_decay: max must be < 1 for one_minus_log_uniform (got 1)"},
+        {CV_P_DROPOUT, {.dist = CV_DIST_UNIFORM, .min = 0.5, .max = 0.1}, CV_SPEC_MAX,
+         "dropout: max must be greater than min (got min 0.5, max 0.1)"},
+        {CV_P_HIDDEN_UNITS, {.dist = CV_DIST_VALUES}, CV_SPEC_VALUES,
+         "hidden_units: values must not be empty"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(cv_param_spec_check(bad[i].p, &bad[i].spec, &at, why, sizeof why), -1);
+        assert_string_equal(why, bad[i].why);
+        assert_int_equal(at, bad[i].at);
+    }
+    cv_param_spec spec = {.dist = CV_DIST_VALUES, .n_values = 2, .values = values};
+    assert_int_equal(cv_param_spec_check(CV_P_HIDDEN_UNITS, &spec, NULL, why, sizeof why), -1);
+    assert_string_equal(why, "hidden_units: values: hidden_units must be an integer in [1, 65536]");
+    values[1] = 128;
+    assert_int_equal(cv_param_spec_check(CV_P_HIDDEN_UNITS, &spec, &at, why, sizeof why), 0);
+    spec = (cv_param_spec){.dist = CV_DIST_LOG_INT_UNIFORM, .min = 16, .max = 512};
+    assert_int_equal(cv_param_spec_check(CV_P_HIDDEN_UNITS, &spec, &at, why, sizeof why), 0);
 }
 
 static void test_fixed_config(void **state)
@@ -657,6 +691,7 @@ int main(void)
         cmocka_unit_test(test_wrong_types),
         cmocka_unit_test(test_distribution_errors),
         cmocka_unit_test(test_set),
+        cmocka_unit_test(test_spec_rules),
         cmocka_unit_test(test_fixed_config),
         cmocka_unit_test(test_data_paths),
         cmocka_unit_test(test_seed),
