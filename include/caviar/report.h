@@ -125,6 +125,10 @@ int cv_report_suggest(const cv_study *st, char **yaml, int *n_best, cv_error *er
  * searched parameter as a job file writes it. */
 void cv_report_leaderboard(FILE *out, const cv_study *st, const int64_t *order, int top);
 
+/* The leaderboard of the results file at path (its best top trials), as
+ * cv_report_leaderboard prints it: what `caviar run` shows at the end. */
+int cv_report_leaderboard_file(FILE *out, const char *path, int top, cv_error *err);
+
 /* Status counts: done, diverged, failed, interrupted, and not yet run. */
 typedef struct cv_report_counts {
     int64_t done, diverged, failed, interrupted, pending;

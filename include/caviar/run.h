@@ -17,6 +17,7 @@
 #define CAVIAR_RUN_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <mpi.h>
@@ -30,7 +31,6 @@ typedef struct cv_run_opts {
     double time_limit;        /* seconds from the start; 0 = none */
     int threads_per_worker;   /* BLAS threads of each worker (1 by default) */
     FILE *progress;           /* the master's progress stream (stderr), or NULL */
-    FILE *report;             /* where the final leaderboard goes (stdout), or NULL */
 } cv_run_opts;
 
 /* Runs (or, without job_path, resumes) a study on comm. Collective: every
@@ -39,6 +39,37 @@ typedef struct cv_run_opts {
  * a negative status with err set otherwise. Workers return the master's
  * status. */
 int cv_run(MPI_Comm comm, const cv_run_opts *opts, cv_error *err);
+
+/* ---- panda mode: one configuration, watched ---------------------------------- */
+
+typedef struct cv_panda_opts {
+    const char *job_path;     /* the job (caviar train JOB); continuing: its data instead
+                                 of the stored job's, or NULL */
+    const char *const *sets;  /* (n_sets) --set NAME=VALUE */
+    int n_sets;
+    int threads;              /* BLAS threads */
+    const char *out;          /* the results file to write, or NULL (continuing: NULL
+                                 appends to the source file) */
+    bool force;               /* replace an existing results file */
+    const char *from;         /* continuing: the results file holding the trial */
+    int64_t trial;            /* continuing: its number, or CV_STORE_BEST */
+} cv_panda_opts;
+
+/* caviar train JOB: trains the job's configuration (trial 0 of round 0 of
+ * its space when it still searches), one line per epoch on stdout, then the
+ * test accuracy of the best epoch's weights; with out, records the run as a
+ * one-trial results file. Returns 0 or a negative status with err set. */
+int cv_panda_train(const cv_panda_opts *o, cv_error *err);
+
+/* caviar train --from: continues trial o->trial of o->from from its
+ * checkpoint (weights, running statistics, optimizer moments and step
+ * count) for `epochs` more epochs with its hyperparameters changed by
+ * o->sets (not the architecture), the schedule going on from the
+ * checkpoint's epoch and the shuffles keyed by the parent's seed, so that
+ * continuing unchanged gives what an uninterrupted run would have. The new
+ * trial (parent: the old one) is appended to o->from, or to o->out (created,
+ * or appended to when it already is a results file). */
+int cv_panda_continue(const cv_panda_opts *o, cv_error *err);
 
 /* Installs the SIGTERM/SIGINT/SIGUSR1 handlers that ask a running study to stop:
  * stop dispatching, mark in-flight trials interrupted, close the file. */

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "caviar/format.h"
 #include "caviar/report.h"
 
 /* v with about three significant digits: "0.000412", "0.887", "12.5",
@@ -15,9 +16,6 @@ int cv_report_short_number(double v, char *buf, size_t size);
  * integers whole, reals short; a beta on the one_minus_log scale with the
  * digits that tell 0.999 from 0.9995. */
 int cv_report_value(const cv_study *st, cv_param p, double v, char *buf, size_t size);
-
-/* "12:34", "1:02:03"; "-" when not finite. */
-void cv_report_duration(double seconds, char *buf, size_t size);
 
 /* The metric's name in the file and in short ("dev_acc", "dev_loss"). */
 const char *cv_report_metric_name(const cv_study *st);

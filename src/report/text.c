@@ -54,23 +54,6 @@ int cv_report_value(const cv_study *st, cv_param p, double v, char *buf, size_t 
     return cv_report_short_number(v, buf, size);
 }
 
-void cv_report_duration(double s, char *buf, size_t size)
-{
-    if (!isfinite(s) || s < 0) {
-        snprintf(buf, size, "-");
-        return;
-    }
-    if (s < 60) {
-        snprintf(buf, size, "%.1f s", s);
-        return;
-    }
-    long t = (long)(s + 0.5);
-    if (t >= 3600)
-        snprintf(buf, size, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-    else
-        snprintf(buf, size, "%ld:%02ld", t / 60, t % 60);
-}
-
 const char *cv_report_metric_name(const cv_study *st)
 {
     return cv_metric_name(st->metric);
@@ -124,6 +107,29 @@ void cv_report_leaderboard(FILE *out, const cv_study *st, const int64_t *order, 
         fprintf(out, " %8s %8s %8s %6d %8.1f  %s\n", acc, loss, test, r->epochs_done, r->seconds,
                 cv_trial_status_name(r->status));
     }
+}
+
+int cv_report_leaderboard_file(FILE *out, const char *path, int top, cv_error *err)
+{
+    cv_store *s = NULL;
+    cv_study st;
+    memset(&st, 0, sizeof st);
+    int rc = cv_store_open(&s, path, CV_STORE_READ, err);
+    if (rc == 0)
+        rc = cv_study_load(&st, s, false, err);
+    int64_t *order = rc == 0 ? malloc((size_t)(st.n_rows > 0 ? st.n_rows : 1) * sizeof *order)
+                             : NULL;
+    if (rc == 0 && order == NULL)
+        rc = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for the leaderboard", path);
+    if (rc == 0 && st.n_rows > 0) {
+        cv_study_rank(&st, order);
+        cv_report_leaderboard(out, &st, order, top);
+    }
+    free(order);
+    cv_study_free(&st);
+    cv_error ignore = {0};
+    cv_store_close(s, &ignore);
+    return rc;
 }
 
 /* ---- the live view (caviar watch) ---------------------------------------------- */
@@ -207,8 +213,8 @@ void cv_report_live(FILE *out, const cv_study *st, int top, bool live)
     int workers = st->times.ranks > 1 ? st->times.ranks - 1 : 1;
     double eta = finished > 0 ? busy / (double)finished * (double)c.pending / workers : NAN;
     char el[32], et[32];
-    cv_report_duration(elapsed, el, sizeof el);
-    cv_report_duration(eta, et, sizeof et);
+    cv_format_duration(elapsed, el, sizeof el);
+    cv_format_duration(eta, et, sizeof et);
     fprintf(out, "; %s elapsed", el);
     if (live && c.pending > 0)
         fprintf(out, ", ETA %s", et);
@@ -253,10 +259,10 @@ static void print_status(FILE *out, const cv_study *st)
         busy += isfinite(st->rows[i].seconds) ? st->rows[i].seconds : 0;
     const cv_store_times *t = &st->times;
     char wall[32], train[32], mean[32];
-    cv_report_duration(busy, train, sizeof train);
-    cv_report_duration(st->n_rows > 0 ? busy / (double)st->n_rows : NAN, mean, sizeof mean);
+    cv_format_duration(busy, train, sizeof train);
+    cv_format_duration(st->n_rows > 0 ? busy / (double)st->n_rows : NAN, mean, sizeof mean);
     if (isfinite(t->wall_seconds)) {
-        cv_report_duration(t->wall_seconds, wall, sizeof wall);
+        cv_format_duration(t->wall_seconds, wall, sizeof wall);
         fprintf(out, "time: wall %s (ended %s), training %s in all (%s per trial)", wall,
                 t->finished, train, mean);
         if (isfinite(t->worker_seconds) && t->worker_seconds > 0)
@@ -265,7 +271,7 @@ static void print_status(FILE *out, const cv_study *st)
     } else if (st->live) {
         /* a run in progress: its wall time is recorded when it ends */
         double since = (double)time(NULL) - cv_report_parse_time(t->created);
-        cv_report_duration(since, wall, sizeof wall);
+        cv_format_duration(since, wall, sizeof wall);
         fprintf(out, "time: running, %s since the file was created (%s); training %s so far "
                      "(%s per trial)\n",
                 wall, t->created[0] ? t->created : "unknown", train, mean);
@@ -274,7 +280,7 @@ static void print_status(FILE *out, const cv_study *st)
          * time: from the file's creation to its last change */
         double est = st->modified - cv_report_parse_time(t->created);
         int workers = t->ranks > 1 ? t->ranks - 1 : 1;
-        cv_report_duration(est, wall, sizeof wall);
+        cv_format_duration(est, wall, sizeof wall);
         fprintf(out, "time: wall about %s (not recorded by the run: from the file's creation to "
                      "its last change), training %s in all (%s per trial)",
                 wall, train, mean);

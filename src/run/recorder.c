@@ -1,0 +1,275 @@
+/* recorder.c: what comes back from training, written through the store
+ * (see run_int.h). One recorder serves `caviar run`, `caviar resume`,
+ * `caviar train -o` and `caviar train --from`.
+ *
+ * Rows are buffered and appended in batches, at most CV_FLUSH_SECONDS after
+ * they arrive: often enough for a live reader, seldom enough that a master
+ * receiving thousands of results a second appends them in batches. Curve
+ * rows always go before the trial rows of the same flush, so that a reader
+ * never sees a trial without its curve. A finished trial's checkpoint is
+ * written (a side file) only when it ranks among the best `keep` so far. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run_int.h"
+
+/* Buffered rows reach the file at most this long after they arrive. */
+#define CV_FLUSH_SECONDS 0.02
+
+struct cv_recorder {
+    cv_store *store;
+    cv_metric metric;
+    int keep;
+
+    cv_curve_row *curves; /* appended at the next flush */
+    int64_t n_curves, cap_curves;
+    cv_trial_row *rows; /* appended at the next flush */
+    int64_t n_rows, cap_rows;
+    double last_flush;
+
+    cv_trial_row *ranked; /* every finished row, for checkpoints and the best */
+    int64_t n_ranked, cap_ranked;
+    int64_t best;         /* index into ranked of the best so far, -1 */
+};
+
+/* Appends row (size bytes) to a growable array. */
+static int grow_push(void **items, int64_t *n, int64_t *cap, size_t size, const void *item,
+                     cv_error *err)
+{
+    if (*n == *cap) {
+        int64_t c = *cap ? 2 * *cap : 64;
+        void *p = realloc(*items, (size_t)c * size);
+        if (p == NULL)
+            return cv_fail(err, CV_ERR_NOMEM, "runner: out of memory for %lld rows",
+                           (long long)c);
+        *items = p, *cap = c;
+    }
+    memcpy((char *)*items + (size_t)*n * size, item, size);
+    (*n)++;
+    return 0;
+}
+
+/* A finished row joins the ranking (a trial finishes once). */
+static int rank_row(cv_recorder *r, const cv_trial_row *row, cv_error *err)
+{
+    int rc = grow_push((void **)&r->ranked, &r->n_ranked, &r->cap_ranked, sizeof *row, row, err);
+    if (rc != 0)
+        return rc;
+    int64_t i = r->n_ranked - 1;
+    if (isfinite(cv_trial_row_metric(row, r->metric)) &&
+        (r->best < 0 || cv_trial_row_ranks_before(row, &r->ranked[r->best], r->metric)))
+        r->best = i;
+    return 0;
+}
+
+int cv_recorder_create(cv_recorder **out, cv_store *store, cv_metric metric, int keep,
+                       const cv_trial_row *known, int64_t n_known, cv_error *err)
+{
+    cv_recorder *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return cv_fail(err, CV_ERR_NOMEM, "runner: out of memory");
+    r->store = store;
+    r->metric = metric;
+    r->keep = keep;
+    r->best = -1;
+    r->last_flush = cv_now();
+    for (int64_t i = 0; i < n_known; i++) {
+        if (known[i].status == CV_TRIAL_INTERRUPTED)
+            continue;
+        int rc = rank_row(r, &known[i], err);
+        if (rc != 0) {
+            cv_recorder_free(r);
+            return rc;
+        }
+    }
+    *out = r;
+    return 0;
+}
+
+void cv_recorder_free(cv_recorder *r)
+{
+    if (r == NULL)
+        return;
+    free(r->curves);
+    free(r->rows);
+    free(r->ranked);
+    free(r);
+}
+
+const cv_trial_row *cv_recorder_best(const cv_recorder *r)
+{
+    return r->best >= 0 ? &r->ranked[r->best] : NULL;
+}
+
+int cv_recorder_curve(cv_recorder *r, int64_t trial, const cv_epoch_stats *e, cv_error *err)
+{
+    cv_curve_row row;
+    cv_curve_row_fill(&row, trial, e);
+    return grow_push((void **)&r->curves, &r->n_curves, &r->cap_curves, sizeof row, &row, err);
+}
+
+int cv_recorder_flush(cv_recorder *r, cv_error *err)
+{
+    int rc = 0;
+    r->last_flush = cv_now();
+    if (r->n_curves > 0 && (rc = cv_store_append_curves(r->store, r->curves, r->n_curves, err)))
+        return rc;
+    r->n_curves = 0;
+    if (r->n_rows > 0 && (rc = cv_store_append_trials(r->store, r->rows, r->n_rows, err)))
+        return rc;
+    r->n_rows = 0;
+    return 0;
+}
+
+int cv_recorder_flush_due(cv_recorder *r, cv_error *err)
+{
+    if (r->n_rows + r->n_curves == 0 || cv_now() - r->last_flush < CV_FLUSH_SECONDS)
+        return 0;
+    return cv_recorder_flush(r, err);
+}
+
+int cv_recorder_round(cv_recorder *r, int round, const cv_round_param *params, int n,
+                      cv_error *err)
+{
+    int rc = cv_recorder_flush(r, err);
+    return rc != 0 ? rc : cv_store_append_round(r->store, round, params, n, err);
+}
+
+/* Whether row would be among the best `keep` finished trials. */
+static bool worth_a_checkpoint(const cv_recorder *r, const cv_trial_row *row)
+{
+    if (r->keep == CV_CHECKPOINTS_ALL)
+        return true;
+    if (r->keep <= 0 || !isfinite(cv_trial_row_metric(row, r->metric)))
+        return false;
+    int64_t better = 0;
+    for (int64_t i = 0; i < r->n_ranked && better < r->keep; i++) {
+        const cv_trial_row *o = &r->ranked[i];
+        if (o->trial != row->trial && cv_trial_row_ranks_before(o, row, r->metric))
+            better++;
+    }
+    return better < r->keep;
+}
+
+int cv_recorder_checkpoint(cv_recorder *r, const cv_nn *net, const cv_checkpoint_info *info,
+                           cv_error *err)
+{
+    return cv_store_save_checkpoint(r->store, net, info, err);
+}
+
+/* The checkpoint of a finished row from a worker's state: a network shaped
+ * by the row's configuration holds it for the store's writer. */
+static int save_state(cv_recorder *r, const cv_trial_row *row, const float *state,
+                      int64_t n_state, int inputs, int classes, cv_error *err)
+{
+    cv_nn *net = cv_nn_create(&row->config, inputs, classes, 2, err);
+    if (net == NULL)
+        return err->code;
+    int rc = 0;
+    if ((size_t)n_state != cv_nn_state_size(net)) {
+        rc = cv_fail(err, CV_ERR_RUNTIME, "runner: trial %lld: state of %lld floats, expected %zu",
+                     (long long)row->trial, (long long)n_state, cv_nn_state_size(net));
+    } else {
+        cv_nn_state_load(net, state);
+        cv_checkpoint_info info = {.trial = row->trial,
+                                   .seed = row->seed,
+                                   .epochs = row->best_epoch,
+                                   .dev_accuracy = row->dev_accuracy,
+                                   .dev_loss = row->dev_loss};
+        rc = cv_store_save_checkpoint(r->store, net, &info, err);
+    }
+    cv_nn_free(net);
+    return rc;
+}
+
+int cv_recorder_trial(cv_recorder *r, const cv_trial_row *row, const float *state,
+                      int64_t n_state, int inputs, int classes, cv_error *err)
+{
+    int rc = grow_push((void **)&r->rows, &r->n_rows, &r->cap_rows, sizeof *row, row, err);
+    if (rc != 0 || row->status == CV_TRIAL_INTERRUPTED)
+        return rc;
+    if ((rc = rank_row(r, row, err)) != 0)
+        return rc;
+    if (state != NULL && row->best_epoch > 0 && worth_a_checkpoint(r, row))
+        rc = save_state(r, row, state, n_state, inputs, classes, err);
+    return rc;
+}
+
+/* ---- the end ------------------------------------------------------------ */
+
+/* Scores the kept checkpoints on the test set once, into their rows. */
+static int score_test_set(cv_recorder *r, const cv_dataset *test, cv_trial_row *rows, int64_t n,
+                          cv_error *err)
+{
+    for (int64_t i = 0; i < n; i++) {
+        cv_checkpoint_info info;
+        cv_error miss = {0};
+        if (cv_store_checkpoint_info(r->store, rows[i].trial, &info, &miss) != 0)
+            continue; /* no checkpoint kept for this trial */
+        cv_nn *net = cv_nn_create(&info.config, info.inputs, info.classes,
+                                  cv_train_max_batch(&info.config), err);
+        if (net == NULL)
+            return err->code;
+        int rc = cv_store_load_checkpoint(r->store, rows[i].trial, net, err);
+        if (rc == 0) {
+            int64_t correct = 0;
+            cv_nn_evaluate(net, test->X, test->y, test->n, NULL, &correct, NULL);
+            rows[i].test_accuracy = (double)correct / (double)test->n;
+        }
+        cv_nn_free(net);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int cv_recorder_end_study(cv_recorder *r, bool complete, const cv_dataset *test,
+                          double wall_seconds, int workers, cv_error *err)
+{
+    int rc = cv_recorder_flush(r, err);
+    if (rc == 0)
+        rc = cv_store_gather_checkpoints(r->store, r->keep, r->metric, err);
+    if (rc != 0)
+        return rc;
+    cv_trial_row *rows = NULL;
+    int64_t n = 0;
+    if ((rc = cv_store_read_trials(r->store, &rows, &n, err)) != 0)
+        return rc;
+    int64_t folded = cv_trial_rows_fold(rows, n);
+    if (folded < 0) {
+        free(rows);
+        return cv_fail(err, CV_ERR_NOMEM, "runner: out of memory for the final table");
+    }
+    n = folded;
+    if (complete && test->n > 0 && (rc = score_test_set(r, test, rows, n, err)) != 0) {
+        free(rows);
+        return rc;
+    }
+    rc = cv_store_rewrite_trials(r->store, rows, n, err);
+    free(rows);
+    if (rc != 0)
+        return rc;
+    cv_curve_row *curves = NULL;
+    int64_t nc = 0;
+    if ((rc = cv_store_read_curves(r->store, &curves, &nc, err)) != 0)
+        return rc;
+    int64_t kept = cv_curve_rows_fold(curves, nc);
+    if (kept >= 0 && kept < nc) /* rewritten only where a re-run repeated epochs */
+        rc = cv_store_rewrite_curves(r->store, curves, kept, err);
+    free(curves);
+    /* this run's wall time, for the report's worker utilization */
+    if (rc == 0)
+        rc = cv_store_add_run_time(r->store, wall_seconds, workers, err);
+    return rc;
+}
+
+int cv_recorder_end_trial(cv_recorder *r, const cv_trial_row *row, cv_error *err)
+{
+    int rc = cv_recorder_flush(r, err);
+    if (rc == 0)
+        rc = cv_store_append_trial(r->store, row, err);
+    if (rc == 0)
+        rc = cv_store_gather_checkpoints(r->store, r->keep, r->metric, err);
+    return rc;
+}

@@ -1,0 +1,221 @@
+/* run_int.h: the run module's private interfaces. A study is four pieces
+ * with small seams between them:
+ *
+ *   scheduler   which segments exist and when the next ones are decided
+ *               (rounds.c: random, grid and Sobol rounds with coarse-to-fine
+ *               zoom; the adaptive schedulers plug in behind cv_scheduler)
+ *   transport   hands segments to free workers and brings back what they
+ *               send: curve points and results with their state
+ *               (transport.c: MPI messages and polling, or training on the
+ *               master itself when it is the only rank); it knows segments,
+ *               not rounds
+ *   recorder    writes what comes back through the store: curve and trial
+ *               rows (buffered, flushed often), checkpoints, and the end of
+ *               a study or of a panda run (recorder.c)
+ *   progress    the terminal: a line per finished trial or a live bar, and
+ *               the closing summary (progress.c)
+ *
+ * run.c drives a study with them; panda.c trains one configuration, or
+ * continues a checkpoint, with the same recorder. */
+#ifndef CAVIAR_RUN_INT_H
+#define CAVIAR_RUN_INT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <mpi.h>
+
+#include "caviar/config.h"
+#include "caviar/data.h"
+#include "caviar/error.h"
+#include "caviar/job.h"
+#include "caviar/nn.h"
+#include "caviar/space.h"
+#include "caviar/store.h"
+#include "caviar/train.h"
+
+/* Set by SIGTERM/SIGINT/SIGUSR1 (run.c); cv_run_stop also by the master's
+ * abort on a worker. Training checks cv_run_stop between mini-batches. */
+extern volatile sig_atomic_t cv_run_signal;
+extern volatile sig_atomic_t cv_run_stop;
+
+/* ---- segments ---------------------------------------------------------------
+ * The unit of work: train trial `trial` (configuration `config`, seed
+ * `seed`) for config.epochs epochs from scratch. Random, grid and Sobol
+ * rounds are one segment per trial. */
+typedef struct cv_segment {
+    int64_t trial;
+    int32_t round;
+    uint64_t seed;
+    cv_config config;
+} cv_segment;
+
+/* Trains seg on data wherever it runs (a worker, or the single-rank
+ * master); *net receives the network holding the best epoch's state (for
+ * its checkpoint), or NULL if it could not be created (res says failed). */
+int cv_segment_train(const cv_data *data, const cv_segment *seg, cv_metric metric,
+                     cv_epoch_fn on_epoch, void *user, cv_nn **net, cv_trial_result *res,
+                     cv_error *err);
+
+/* ---- scheduler ----------------------------------------------------------------
+ * What a scheduler implements. Its decisions may depend only on results
+ * fixed by the job (never on which segment happened to finish first), so
+ * that a study gives the same table on any number of workers. */
+typedef struct cv_scheduler_ops {
+    /* The next segment to dispatch: 1 with *seg filled, 0 when none is ready
+     * until results of segments in flight come back (or the plan is
+     * complete), or a negative status. */
+    int (*next)(void *self, cv_segment *seg, cv_error *err);
+    /* A dispatched segment ended with row (done, diverged or failed). */
+    int (*finished)(void *self, const cv_trial_row *row, cv_error *err);
+    /* A dispatched segment was interrupted: it is to be run again. */
+    void (*requeue)(void *self, int64_t trial);
+    /* Whether every segment of the plan has finished. */
+    bool (*complete)(const void *self);
+    /* The trials finished so far (those of the file when resuming included). */
+    int64_t (*finished_count)(const void *self);
+    /* The trials the plan holds in all. */
+    int64_t (*planned)(const void *self);
+    void (*free)(void *self);
+} cv_scheduler_ops;
+
+typedef struct cv_scheduler {
+    const cv_scheduler_ops *ops;
+    void *self;
+} cv_scheduler;
+
+/* ---- recorder ---------------------------------------------------------------- */
+
+typedef struct cv_recorder cv_recorder;
+
+/* A recorder writing into store (open for writing), ranking by metric and
+ * keeping the checkpoints of the best keep trials (CV_CHECKPOINTS_ALL, or
+ * 0: none). known: the finished rows already in the file (a resume), which
+ * take part in deciding which checkpoints are worth writing. The store stays
+ * the caller's. */
+int cv_recorder_create(cv_recorder **out, cv_store *store, cv_metric metric, int keep,
+                       const cv_trial_row *known, int64_t n_known, cv_error *err);
+void cv_recorder_free(cv_recorder *r);
+
+/* A curve point of trial (buffered until the next flush). */
+int cv_recorder_curve(cv_recorder *r, int64_t trial, const cv_epoch_stats *e, cv_error *err);
+
+/* A trial's row (buffered). A finished one (not interrupted) joins the
+ * ranking; when state (n_state floats of a network shaped by row->config,
+ * inputs x classes: cv_nn_state_save's layout) is given and the row is among
+ * the best keep, it is written as the trial's checkpoint. */
+int cv_recorder_trial(cv_recorder *r, const cv_trial_row *row, const float *state,
+                      int64_t n_state, int inputs, int classes, cv_error *err);
+
+/* The checkpoint of a trial in progress (panda mode: each improving epoch),
+ * from a live network. */
+int cv_recorder_checkpoint(cv_recorder *r, const cv_nn *net, const cv_checkpoint_info *info,
+                           cv_error *err);
+
+/* Appends the buffered curve rows, then the trial rows (a reader never sees
+ * a trial without its curve). cv_recorder_flush_due does it only once
+ * CV_FLUSH_SECONDS have passed since the last flush. */
+int cv_recorder_flush(cv_recorder *r, cv_error *err);
+int cv_recorder_flush_due(cv_recorder *r, cv_error *err);
+
+/* A round's region in /rounds (after flushing what is buffered). */
+int cv_recorder_round(cv_recorder *r, int round, const cv_round_param *params, int n,
+                      cv_error *err);
+
+/* The best finished row so far, or NULL. */
+const cv_trial_row *cv_recorder_best(const cv_recorder *r);
+
+/* Ends a study: flushes, gathers the checkpoints, rewrites /trials as the
+ * final table (one row per trial, in id order; the test accuracy of the
+ * kept checkpoints when complete and test has examples), folds /curves, and
+ * adds the run's wall time. */
+int cv_recorder_end_study(cv_recorder *r, bool complete, const cv_dataset *test,
+                          double wall_seconds, int workers, cv_error *err);
+
+/* Ends a panda run: its trial row appended, the checkpoints gathered. */
+int cv_recorder_end_trial(cv_recorder *r, const cv_trial_row *row, cv_error *err);
+
+/* ---- scheduler: rounds (rounds.c) ------------------------------------------------
+ * job's rounds of trials (space's sampler), zooming between rounds. rows
+ * (n of them): the file's rows when resuming; rounds_in_file: the regions
+ * /rounds already holds (not appended again). */
+int cv_rounds_create(cv_scheduler *out, const cv_job *job, const cv_space *space,
+                     cv_recorder *rec, const cv_trial_row *rows, int64_t n,
+                     int64_t rounds_in_file, cv_error *err);
+
+/* ---- transport (transport.c) ------------------------------------------------------ */
+
+typedef struct cv_transport cv_transport;
+
+/* What the master does with what comes back. */
+typedef struct cv_transport_events {
+    void *user;
+    int (*curve)(void *user, int64_t trial, const cv_epoch_stats *e, cv_error *err);
+    /* state: n_state floats of the network's best epoch, or NULL */
+    int (*result)(void *user, const cv_segment *seg, int rank, const cv_trial_result *res,
+                  const float *state, int64_t n_state, cv_error *err);
+} cv_transport_events;
+
+/* The master's side on comm (rank 0). With a single rank, segments are
+ * trained by the master itself, synchronously inside cv_transport_send. */
+int cv_transport_create(cv_transport **out, MPI_Comm comm, const cv_data *data,
+                        cv_metric metric, const cv_transport_events *ev, cv_error *err);
+/* Sends every worker TAG_STOP (aborting any segment in flight) and frees. */
+void cv_transport_free(cv_transport *t);
+
+/* Workers (ranks >= 1; 1 for the single-rank master). */
+int cv_transport_workers(const cv_transport *t);
+/* A worker without a segment, or -1. */
+int cv_transport_free_worker(const cv_transport *t);
+/* Segments in flight. */
+int cv_transport_busy(const cv_transport *t);
+/* The segment worker is training, or NULL. */
+const cv_segment *cv_transport_segment(const cv_transport *t, int worker);
+
+/* Hands seg to worker (free). */
+int cv_transport_send(cv_transport *t, int worker, const cv_segment *seg, cv_error *err);
+/* Handles every message waiting; *got says whether there was any. */
+int cv_transport_poll(cv_transport *t, bool *got, cv_error *err);
+/* Tells worker to drop its segment, which is no longer in flight. */
+void cv_transport_abort(cv_transport *t, int worker);
+/* Sleeps between polls, backing off while nothing arrives; got: something did. */
+void cv_transport_nap(cv_transport *t, bool got);
+
+/* The data to every rank (the train and dev splits; the test set stays with
+ * the master). Collective. */
+void cv_transport_bcast_data(cv_data *data, int rank, MPI_Comm comm);
+/* A worker's life: segments until the master says stop. */
+void cv_transport_serve(MPI_Comm comm, const cv_data *data, cv_metric metric);
+
+/* ---- progress (progress.c) ---------------------------------------------------------- */
+
+typedef struct cv_progress {
+    FILE *out;     /* NULL: silent */
+    bool tty;      /* a terminal: a redrawn bar, else a line per trial */
+    cv_metric metric;
+    double t_start;
+    double last_draw;
+    int64_t planned, finished, finished_before, diverged, failed;
+    double busy_seconds;              /* training seconds of this run's trials */
+    double t_first, t_last, cpu_first; /* first dispatch, last result, CPU then */
+} cv_progress;
+
+/* Seconds on a monotonic clock, and this process's CPU seconds. */
+double cv_now(void);
+double cv_cpu_seconds(void);
+
+void cv_progress_init(cv_progress *p, FILE *out, cv_metric metric, double t_start);
+/* A segment is dispatched (the first one starts the throughput clock). */
+void cv_progress_dispatch(cv_progress *p);
+/* A trial finished with row (best: the best row so far, or NULL). */
+void cv_progress_trial(cv_progress *p, const cv_trial_row *row, const cv_trial_row *best,
+                       int running);
+/* Redraws the terminal's bar when it is due (idle moments). */
+void cv_progress_tick(cv_progress *p, const cv_trial_row *best, int running);
+/* The closing line: complete or stopped, counts, time, utilization. */
+void cv_progress_end(cv_progress *p, bool complete, int workers, bool mpi,
+                     const char *results_path);
+
+#endif

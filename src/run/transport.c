@@ -1,0 +1,432 @@
+/* transport.c: segments to workers and their results back (see run_int.h).
+ *
+ * Messages (all on the study's communicator, every one naming its trial):
+ *   master -> worker  TAG_WORK   work_msg: the segment
+ *                     TAG_ABORT  (empty) interrupt the segment in progress
+ *                     TAG_STOP   (empty) no more work: return
+ *   worker -> master  TAG_CURVE  curve_msg: one epoch's figures
+ *                     TAG_RESULT result_hdr followed by the network's state
+ *                                (the best epoch's: the checkpoint), one message
+ * Everything is sent as bytes: a study runs on one kind of machine.
+ *
+ * The master keeps a rank -> segment table of who trains what. With a
+ * single rank there are no messages: the master is its own worker, and
+ * cv_transport_send trains the segment before it returns, delivering the
+ * same events. The transport knows segments, not rounds or schedulers. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "run_int.h"
+
+enum { TAG_WORK = 11, TAG_ABORT, TAG_STOP, TAG_CURVE, TAG_RESULT };
+
+/* An idle rank sleeps between polls, starting at POLL_MIN_NS after a
+ * message and doubling up to POLL_MAX_NS while none comes: a busy master
+ * answers within microseconds (thousands of trivial trials a second), an
+ * idle one wakes 500 times a second (about 1% of a core). */
+#define POLL_MIN_NS 50000L
+#define POLL_MAX_NS 2000000L
+
+/* The largest message the runner sends, in bytes (MPI counts are ints). */
+#define MAX_MESSAGE ((int64_t)INT32_MAX)
+
+typedef struct work_msg {
+    int64_t trial;
+    int32_t round;
+    int32_t pad;
+    uint64_t seed;
+    double params[CV_P_COUNT]; /* cv_config_get of every parameter */
+} work_msg;
+
+typedef struct curve_msg {
+    int64_t trial;
+    cv_epoch_stats e;
+} curve_msg;
+
+typedef struct result_hdr {
+    int64_t trial;
+    cv_trial_result r;
+    int64_t n_state; /* floats of state that follow (0: no checkpoint) */
+} result_hdr;
+
+struct cv_transport {
+    MPI_Comm comm;
+    int size;                 /* ranks */
+    const cv_data *data;      /* for the single-rank master's own training */
+    cv_metric metric;
+    cv_transport_events ev;
+    cv_segment *segments;     /* (size) what each rank trains */
+    bool *busy;               /* (size) */
+    int n_busy;
+    long poll_ns;             /* the next nap */
+};
+
+/* Sleeps *ns nanoseconds, then doubles *ns up to POLL_MAX_NS. */
+static void nap(long *ns)
+{
+    struct timespec t = {0, *ns};
+    nanosleep(&t, NULL);
+    *ns = *ns * 2 < POLL_MAX_NS ? *ns * 2 : POLL_MAX_NS;
+}
+
+/* Waits without spinning for a message from source (any tag) on comm. */
+static void wait_message(MPI_Comm comm, int source, MPI_Status *st)
+{
+    long ns = POLL_MIN_NS;
+    for (;;) {
+        int flag = 0;
+        MPI_Iprobe(source, MPI_ANY_TAG, comm, &flag, st);
+        if (flag)
+            return;
+        nap(&ns);
+    }
+}
+
+/* ---- the data, broadcast once ------------------------------------------ */
+
+/* Broadcasts n values of type t from root in pieces MPI's int counts hold. */
+static void bcast_big(void *buf, int64_t n, MPI_Datatype t, size_t size, MPI_Comm comm)
+{
+    const int64_t piece = (int64_t)1 << 28;
+    for (int64_t off = 0; off < n; off += piece) {
+        int64_t k = n - off < piece ? n - off : piece;
+        MPI_Bcast((char *)buf + (size_t)off * size, (int)k, t, 0, comm);
+    }
+}
+
+/* Workers allocate; on failure to allocate a worker aborts the job, the one
+ * thing it cannot report. */
+void cv_transport_bcast_data(cv_data *data, int rank, MPI_Comm comm)
+{
+    int64_t hdr[4] = {data->d, data->classes, data->train.n, data->dev.n};
+    MPI_Bcast(hdr, 4, MPI_INT64_T, 0, comm);
+    cv_dataset *sets[2] = {&data->train, &data->dev};
+    if (rank != 0) {
+        data->d = (int)hdr[0];
+        data->classes = (int)hdr[1];
+        for (int i = 0; i < 2; i++) {
+            sets[i]->n = hdr[2 + i];
+            sets[i]->d = data->d;
+            sets[i]->X = malloc((size_t)sets[i]->n * (size_t)data->d * sizeof(float));
+            sets[i]->y = malloc((size_t)sets[i]->n * sizeof(int32_t));
+            if (sets[i]->X == NULL || sets[i]->y == NULL) {
+                fprintf(stderr, "caviar: worker %d: out of memory for the data\n", rank);
+                MPI_Abort(comm, 1);
+            }
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        bcast_big(sets[i]->X, sets[i]->n * data->d, MPI_FLOAT, sizeof(float), comm);
+        bcast_big(sets[i]->y, sets[i]->n, MPI_INT32_T, sizeof(int32_t), comm);
+    }
+}
+
+/* ---- one segment, wherever it runs ----------------------------------------- */
+
+int cv_segment_train(const cv_data *data, const cv_segment *seg, cv_metric metric,
+                     cv_epoch_fn on_epoch, void *user, cv_nn **net, cv_trial_result *res,
+                     cv_error *err)
+{
+    const cv_config *cfg = &seg->config;
+    *net = cv_nn_create(cfg, data->d, data->classes, cv_train_max_batch(cfg), err);
+    if (*net == NULL) {
+        *res = (cv_trial_result){.status = CV_TRIAL_FAILED, .best_epoch = -1,
+                                 .dev_accuracy = NAN, .dev_loss = NAN,
+                                 .train_accuracy = NAN, .train_loss = NAN};
+        return err->code;
+    }
+    cv_nn_init(*net, seg->seed);
+    cv_train_opts opts = {.seed = seg->seed, .metric = metric, .on_epoch = on_epoch,
+                          .user = user, .stop = &cv_run_stop};
+    return cv_train(*net, data, &opts, res, err);
+}
+
+/* The state worth sending back with a result: the best epoch's, unless the
+ * segment was interrupted (a stopping master no longer wants weights, and a
+ * small result is sent eagerly while it no longer listens). */
+static size_t state_to_send(const cv_nn *net, const cv_trial_result *res)
+{
+    if (net == NULL || res->best_epoch < 0 || res->status == CV_TRIAL_INTERRUPTED)
+        return 0;
+    size_t n = cv_nn_state_size(net);
+    /* too big for one message: the result goes without weights */
+    return (int64_t)(sizeof(result_hdr) + n * sizeof(float)) > MAX_MESSAGE ? 0 : n;
+}
+
+/* ---- worker --------------------------------------------------------------- */
+
+typedef struct worker_ctx {
+    MPI_Comm comm;
+    int64_t trial;
+} worker_ctx;
+
+/* Streams an epoch to the master and picks up an abort. */
+static int worker_epoch(const cv_epoch_stats *e, void *user)
+{
+    worker_ctx *w = user;
+    curve_msg m = {.trial = w->trial, .e = *e};
+    MPI_Send(&m, sizeof m, MPI_BYTE, 0, TAG_CURVE, w->comm);
+    int flag = 0;
+    MPI_Status st;
+    MPI_Iprobe(0, TAG_ABORT, w->comm, &flag, &st);
+    if (flag) {
+        MPI_Recv(NULL, 0, MPI_BYTE, 0, TAG_ABORT, w->comm, MPI_STATUS_IGNORE);
+        cv_run_stop = 1;
+    }
+    return cv_run_stop != 0;
+}
+
+static void config_to_params(const cv_config *cfg, double *params)
+{
+    for (int p = 0; p < CV_P_COUNT; p++)
+        params[p] = cv_config_get(cfg, (cv_param)p);
+}
+
+static void params_to_config(const double *params, cv_config *cfg)
+{
+    cv_config_defaults(cfg);
+    for (int p = 0; p < CV_P_COUNT; p++)
+        cv_config_set(cfg, (cv_param)p, params[p]);
+}
+
+void cv_transport_serve(MPI_Comm comm, const cv_data *data, cv_metric metric)
+{
+    for (;;) {
+        MPI_Status st;
+        wait_message(comm, 0, &st);
+        if (st.MPI_TAG != TAG_WORK) {
+            /* TAG_STOP ends; a TAG_ABORT that crossed our result is stale */
+            MPI_Recv(NULL, 0, MPI_BYTE, 0, st.MPI_TAG, comm, MPI_STATUS_IGNORE);
+            if (st.MPI_TAG == TAG_STOP)
+                return;
+            continue;
+        }
+        work_msg w;
+        MPI_Recv(&w, sizeof w, MPI_BYTE, 0, TAG_WORK, comm, MPI_STATUS_IGNORE);
+        cv_segment seg = {.trial = w.trial, .round = w.round, .seed = w.seed};
+        params_to_config(w.params, &seg.config);
+        cv_run_stop = cv_run_signal;
+        worker_ctx ctx = {.comm = comm, .trial = w.trial};
+        cv_nn *net = NULL;
+        cv_error err = {0};
+        result_hdr hdr = {.trial = w.trial};
+        cv_segment_train(data, &seg, metric, worker_epoch, &ctx, &net, &hdr.r, &err);
+
+        /* result and checkpoint in one message: [hdr][state floats] */
+        size_t n_state = state_to_send(net, &hdr.r);
+        size_t bytes = sizeof hdr + n_state * sizeof(float);
+        char *buf = malloc(bytes);
+        if (buf == NULL) {
+            hdr.n_state = 0;
+            MPI_Send(&hdr, sizeof hdr, MPI_BYTE, 0, TAG_RESULT, comm);
+        } else {
+            hdr.n_state = (int64_t)n_state;
+            memcpy(buf, &hdr, sizeof hdr);
+            if (n_state > 0)
+                cv_nn_state_save(net, (float *)(buf + sizeof hdr));
+            MPI_Send(buf, (int)bytes, MPI_BYTE, 0, TAG_RESULT, comm);
+            free(buf);
+        }
+        cv_nn_free(net);
+    }
+}
+
+/* ---- master ---------------------------------------------------------------- */
+
+int cv_transport_create(cv_transport **out, MPI_Comm comm, const cv_data *data,
+                        cv_metric metric, const cv_transport_events *ev, cv_error *err)
+{
+    cv_transport *t = calloc(1, sizeof *t);
+    int size = 1;
+    MPI_Comm_size(comm, &size);
+    if (t != NULL) {
+        t->segments = calloc((size_t)size, sizeof *t->segments);
+        t->busy = calloc((size_t)size, sizeof *t->busy);
+    }
+    if (t == NULL || t->segments == NULL || t->busy == NULL) {
+        if (t != NULL)
+            free(t->segments), free(t->busy);
+        free(t);
+        return cv_fail(err, CV_ERR_NOMEM, "runner: out of memory for %d ranks", size);
+    }
+    t->comm = comm;
+    t->size = size;
+    t->data = data;
+    t->metric = metric;
+    t->ev = *ev;
+    t->poll_ns = POLL_MIN_NS;
+    *out = t;
+    return 0;
+}
+
+void cv_transport_free(cv_transport *t)
+{
+    if (t == NULL)
+        return;
+    for (int r = 1; r < t->size; r++) {
+        if (t->busy[r]) /* only after an error: the study stops mid-segment */
+            MPI_Send(NULL, 0, MPI_BYTE, r, TAG_ABORT, t->comm);
+        MPI_Send(NULL, 0, MPI_BYTE, r, TAG_STOP, t->comm);
+    }
+    free(t->segments);
+    free(t->busy);
+    free(t);
+}
+
+int cv_transport_workers(const cv_transport *t)
+{
+    return t->size > 1 ? t->size - 1 : 1;
+}
+
+int cv_transport_free_worker(const cv_transport *t)
+{
+    for (int r = t->size > 1 ? 1 : 0; r < t->size; r++)
+        if (!t->busy[r])
+            return r;
+    return -1;
+}
+
+int cv_transport_busy(const cv_transport *t)
+{
+    return t->n_busy;
+}
+
+const cv_segment *cv_transport_segment(const cv_transport *t, int worker)
+{
+    return worker >= 0 && worker < t->size && t->busy[worker] ? &t->segments[worker] : NULL;
+}
+
+typedef struct local_ctx {
+    cv_transport *t;
+    int64_t trial;
+    cv_error *err;
+    int rc;
+} local_ctx;
+
+/* The single-rank master's epoch callback: the curve event, then a stop. */
+static int local_epoch(const cv_epoch_stats *e, void *user)
+{
+    local_ctx *c = user;
+    if (c->rc == 0)
+        c->rc = c->t->ev.curve(c->t->ev.user, c->trial, e, c->err);
+    return c->rc != 0 || cv_run_stop != 0;
+}
+
+/* Trains seg on the master itself (a single-rank study). */
+static int train_here(cv_transport *t, const cv_segment *seg, cv_error *err)
+{
+    local_ctx ctx = {.t = t, .trial = seg->trial, .err = err};
+    cv_nn *net = NULL;
+    cv_trial_result res;
+    cv_error terr = {0};
+    cv_segment_train(t->data, seg, t->metric, local_epoch, &ctx, &net, &res, &terr);
+    int rc = ctx.rc;
+    float *state = NULL;
+    size_t n_state = rc == 0 ? state_to_send(net, &res) : 0;
+    if (n_state > 0 && (state = malloc(n_state * sizeof *state)) == NULL)
+        rc = cv_fail(err, CV_ERR_NOMEM, "runner: out of memory for trial %lld's state",
+                     (long long)seg->trial);
+    else if (n_state > 0)
+        cv_nn_state_save(net, state);
+    cv_nn_free(net);
+    t->busy[0] = false;
+    t->n_busy--;
+    if (rc == 0)
+        rc = t->ev.result(t->ev.user, seg, 0, &res, state, (int64_t)n_state, err);
+    free(state);
+    return rc;
+}
+
+int cv_transport_send(cv_transport *t, int worker, const cv_segment *seg, cv_error *err)
+{
+    t->segments[worker] = *seg;
+    t->busy[worker] = true;
+    t->n_busy++;
+    if (t->size == 1)
+        return train_here(t, &t->segments[0], err);
+    work_msg w = {.trial = seg->trial, .round = seg->round, .seed = seg->seed};
+    config_to_params(&seg->config, w.params);
+    MPI_Send(&w, sizeof w, MPI_BYTE, worker, TAG_WORK, t->comm);
+    return 0;
+}
+
+void cv_transport_abort(cv_transport *t, int worker)
+{
+    if (!t->busy[worker])
+        return;
+    if (worker > 0)
+        MPI_Send(NULL, 0, MPI_BYTE, worker, TAG_ABORT, t->comm);
+    t->busy[worker] = false;
+    t->n_busy--;
+}
+
+/* Receives one TAG_RESULT and hands it on. */
+static int receive_result(cv_transport *t, const MPI_Status *st, cv_error *err)
+{
+    int bytes = 0, src = st->MPI_SOURCE;
+    MPI_Get_count(st, MPI_BYTE, &bytes);
+    char *buf = malloc(bytes > 0 ? (size_t)bytes : 1);
+    if (buf == NULL)
+        return cv_fail(err, CV_ERR_NOMEM, "runner: out of memory for a result of %d bytes", bytes);
+    MPI_Recv(buf, bytes, MPI_BYTE, src, TAG_RESULT, t->comm, MPI_STATUS_IGNORE);
+    result_hdr hdr;
+    memcpy(&hdr, buf, sizeof hdr);
+    int rc;
+    if (!t->busy[src] || t->segments[src].trial != hdr.trial) {
+        rc = cv_fail(err, CV_ERR_RUNTIME, "runner: rank %d sent a result for trial %lld", src,
+                     (long long)hdr.trial);
+    } else if (hdr.n_state < 0 ||
+               (size_t)bytes != sizeof hdr + (size_t)hdr.n_state * sizeof(float)) {
+        rc = cv_fail(err, CV_ERR_RUNTIME, "runner: rank %d: a result of %d bytes for %lld floats",
+                     src, bytes, (long long)hdr.n_state);
+    } else {
+        t->busy[src] = false;
+        t->n_busy--;
+        rc = t->ev.result(t->ev.user, &t->segments[src], src, &hdr.r,
+                          hdr.n_state > 0 ? (const float *)(buf + sizeof hdr) : NULL,
+                          hdr.n_state, err);
+    }
+    free(buf);
+    return rc;
+}
+
+int cv_transport_poll(cv_transport *t, bool *got, cv_error *err)
+{
+    *got = false;
+    if (t->size == 1)
+        return 0;
+    for (;;) {
+        int flag = 0;
+        MPI_Status st;
+        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, t->comm, &flag, &st);
+        if (!flag)
+            return 0;
+        *got = true;
+        int rc = 0, src = st.MPI_SOURCE;
+        if (st.MPI_TAG == TAG_CURVE) {
+            curve_msg c;
+            MPI_Recv(&c, sizeof c, MPI_BYTE, src, TAG_CURVE, t->comm, MPI_STATUS_IGNORE);
+            /* a point of a segment still in flight (a time limit lets it
+             * finish); one of a segment aborted is dropped */
+            if (t->busy[src] && t->segments[src].trial == c.trial)
+                rc = t->ev.curve(t->ev.user, c.trial, &c.e, err);
+        } else if (st.MPI_TAG == TAG_RESULT) {
+            rc = receive_result(t, &st, err);
+        } else {
+            MPI_Recv(NULL, 0, MPI_BYTE, src, st.MPI_TAG, t->comm, MPI_STATUS_IGNORE);
+            rc = cv_fail(err, CV_ERR_RUNTIME, "runner: unexpected message %d from rank %d",
+                         st.MPI_TAG, src);
+        }
+        if (rc != 0)
+            return rc;
+    }
+}
+
+void cv_transport_nap(cv_transport *t, bool got)
+{
+    if (got)
+        t->poll_ns = POLL_MIN_NS;
+    else
+        nap(&t->poll_ns);
+}
