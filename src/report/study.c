@@ -16,7 +16,7 @@
 
 double cv_study_metric(const cv_study *st, const cv_trial_row *row)
 {
-    return cv_trial_metric(st->metric, row->status, row->dev_accuracy, row->dev_loss);
+    return cv_trial_row_metric(row, st->metric);
 }
 
 double cv_report_near_threshold(cv_metric metric, double best)
@@ -25,21 +25,22 @@ double cv_report_near_threshold(cv_metric metric, double best)
                                         : best - CV_REPORT_NEAR * fabs(best);
 }
 
-/* qsort has no context argument: the study being ranked. */
+/* qsort has no context argument: each key carries the study's metric. */
 typedef struct rank_key {
-    double metric;
-    int64_t trial, index;
-    cv_metric kind;
+    const cv_trial_row *row;
+    int64_t index;
+    cv_metric metric;
 } rank_key;
 
+/* The one ranking of trials (cv_trial_row_ranks_before), then file order. */
 static int compare_rank(const void *pa, const void *pb)
 {
     const rank_key *a = pa, *b = pb;
-    if (cv_metric_better(a->kind, a->metric, b->metric))
+    if (cv_trial_row_ranks_before(a->row, b->row, a->metric))
         return -1;
-    if (cv_metric_better(a->kind, b->metric, a->metric))
+    if (cv_trial_row_ranks_before(b->row, a->row, a->metric))
         return 1;
-    return (a->trial > b->trial) - (a->trial < b->trial);
+    return (a->index > b->index) - (a->index < b->index);
 }
 
 int64_t cv_study_rank(const cv_study *st, int64_t *order)
@@ -54,8 +55,8 @@ int64_t cv_study_rank(const cv_study *st, int64_t *order)
         return 0;
     }
     for (int64_t i = 0; i < n; i++) {
-        keys[i] = (rank_key){cv_study_metric(st, &st->rows[i]), st->rows[i].trial, i, st->metric};
-        ranked += isfinite(keys[i].metric);
+        keys[i] = (rank_key){&st->rows[i], i, st->metric};
+        ranked += isfinite(cv_study_metric(st, &st->rows[i]));
     }
     qsort(keys, (size_t)n, sizeof *keys, compare_rank);
     for (int64_t i = 0; i < n; i++)

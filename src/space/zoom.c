@@ -82,17 +82,21 @@ int cv_space_zoom_best(const cv_space *s, const cv_region *prev, const cv_config
     return 0;
 }
 
-/* A trial's place in the ranking: its score, best first, and its index. */
+/* A trial's place in the ranking: its metric (the better first, by
+ * cv_metric_better), then its index. */
 typedef struct ranked {
-    double key; /* smaller is better */
+    double value;
+    cv_metric metric;
     int index;
 } ranked;
 
 static int compare_ranked(const void *pa, const void *pb)
 {
     const ranked *a = pa, *b = pb;
-    if (a->key != b->key)
-        return a->key < b->key ? -1 : 1;
+    if (cv_metric_better(a->metric, a->value, b->value))
+        return -1;
+    if (cv_metric_better(a->metric, b->value, a->value))
+        return 1;
     return (a->index > b->index) - (a->index < b->index);
 }
 
@@ -116,8 +120,7 @@ int cv_space_zoom(const cv_space *s, const cv_region *prev, const cv_config *con
     for (int i = 0; i < n; i++) {
         if (!isfinite(metric[i]))
             continue;
-        double key = s->metric == CV_METRIC_DEV_LOSS ? metric[i] : -metric[i];
-        order[n_finite++] = (ranked){key, i};
+        order[n_finite++] = (ranked){metric[i], s->metric, i};
     }
     qsort(order, (size_t)n_finite, sizeof *order, compare_ranked);
     int k = cv_space_keep_count(s, n);

@@ -19,7 +19,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,59 +222,20 @@ static bool side_file_exists(const cv_store *s, int64_t trial)
     return access(path, R_OK) == 0;
 }
 
-/* Whether a ranks before b under metric: finite before NaN, better first,
- * then the lower trial. */
-static bool ranks_before(const cv_trial_row *a, const cv_trial_row *b, cv_metric metric)
-{
-    double va = metric == CV_METRIC_DEV_LOSS ? a->dev_loss : a->dev_accuracy;
-    double vb = metric == CV_METRIC_DEV_LOSS ? b->dev_loss : b->dev_accuracy;
-    bool fa = isfinite(va), fb = isfinite(vb);
-    if (fa != fb)
-        return fa;
-    if (fa && va != vb)
-        return metric == CV_METRIC_DEV_LOSS ? va < vb : va > vb;
-    return a->trial < b->trial;
-}
-
-/* Orders rows by trial id, then by position in the file. */
-typedef struct row_pos {
-    int64_t trial, pos;
-} row_pos;
-
-static int compare_row_pos(const void *a, const void *b)
-{
-    const row_pos *x = a, *y = b;
-    if (x->trial != y->trial)
-        return (x->trial > y->trial) - (x->trial < y->trial);
-    return (x->pos > y->pos) - (x->pos < y->pos);
-}
-
-/* The rows of /trials, one per trial id (the last row of an id wins: a
- * re-run replaces an interrupted one). */
-static int unique_trials(cv_store *s, cv_trial_row **rows, int64_t *n, cv_error *err)
+/* The rows of /trials folded to one per trial, in id order
+ * (cv_trial_rows_fold: a trial's last finished row wins). */
+static int folded_trials(cv_store *s, cv_trial_row **rows, int64_t *n, cv_error *err)
 {
     int rc = cv_store_read_trials(s, rows, n, err);
-    if (rc < 0 || *n == 0)
+    if (rc < 0)
         return rc;
-    row_pos *order = malloc((size_t)*n * sizeof *order);
-    cv_trial_row *copy = malloc((size_t)*n * sizeof *copy);
-    if (order == NULL || copy == NULL) {
-        free(order), free(copy), free(*rows);
+    int64_t k = cv_trial_rows_fold(*rows, *n);
+    if (k < 0) {
+        free(*rows);
         *rows = NULL, *n = 0;
         return cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for the trials", s->path);
     }
-    for (int64_t i = 0; i < *n; i++)
-        order[i] = (row_pos){(*rows)[i].trial, i};
-    qsort(order, (size_t)*n, sizeof *order, compare_row_pos);
-    memcpy(copy, *rows, (size_t)*n * sizeof *copy);
-    int64_t k = 0;
-    for (int64_t i = 0; i < *n; i++) {
-        if (i + 1 < *n && order[i + 1].trial == order[i].trial)
-            continue; /* a later row of the same trial follows */
-        (*rows)[k++] = copy[order[i].pos];
-    }
     *n = k;
-    free(order), free(copy);
     return 0;
 }
 
@@ -285,7 +245,7 @@ static void rank_rows(cv_trial_row *rows, int64_t n, cv_metric metric)
     for (int64_t i = 1; i < n; i++) {
         cv_trial_row r = rows[i];
         int64_t j = i;
-        while (j > 0 && ranks_before(&r, &rows[j - 1], metric)) {
+        while (j > 0 && cv_trial_row_ranks_before(&r, &rows[j - 1], metric)) {
             rows[j] = rows[j - 1];
             j--;
         }
@@ -321,11 +281,13 @@ static bool row_list_has(const row_list *l, int64_t trial)
 }
 
 /* A row for a checkpoint whose trial has no row (its run was killed before
- * writing it): what the checkpoint itself records, enough to rank it. */
+ * writing it): what the checkpoint itself records, enough to rank it. Its
+ * figures are those of an epoch that ended, so it ranks by them as a
+ * finished trial would (an interrupted row's figures would not count). */
 static int row_from_checkpoint(hid_t g, cv_trial_row *r)
 {
     memset(r, 0, sizeof *r);
-    r->status = CV_TRIAL_INTERRUPTED;
+    r->status = CV_TRIAL_DONE;
     r->parent = -1;
     return cv_h5_attr_get(g, "trial", H5T_NATIVE_INT64, &r->trial) < 0 ||
                    cv_h5_attr_get(g, "dev_accuracy", H5T_NATIVE_DOUBLE, &r->dev_accuracy) < 0 ||
@@ -347,16 +309,16 @@ static bool side_trial(const char *name, int64_t *trial)
 }
 
 /* Every trial that has a checkpoint, gathered in /checkpoints or in a side
- * file, as rows to rank: its row of /trials (the last one), or else what the
- * checkpoint records. Unreadable side files (a foreign file dropped there)
- * are skipped. */
+ * file, as rows to rank: its row of /trials (the one cv_trial_rows_fold
+ * keeps), or else what the checkpoint records. Unreadable side files (a
+ * foreign file dropped there) are skipped. */
 static int candidates(cv_store *s, row_list *out, cv_error *err)
 {
     cv_trial_row *rows = NULL;
     int64_t n = 0;
     char gname[32];
     memset(out, 0, sizeof *out);
-    int ret = unique_trials(s, &rows, &n, err);
+    int ret = folded_trials(s, &rows, &n, err);
     if (ret < 0)
         return ret;
     for (int64_t i = 0; i < n && ret == 0; i++) {
@@ -476,7 +438,7 @@ static int locate(cv_store *s, int64_t trial, hid_t *group, hid_t *side, int64_t
     }
 
     /* Say which: no such trial, or a trial without a checkpoint. */
-    if ((ret = unique_trials(s, &rows, &n, err)) < 0)
+    if ((ret = folded_trials(s, &rows, &n, err)) < 0)
         return ret;
     bool known = false;
     int64_t lo = INT64_MAX, hi = -1;
