@@ -63,10 +63,12 @@ static double score_test(cv_nn *net, const cv_data *data, const cv_trial_result 
 
 /* ---- one recorded run ------------------------------------------------------------ */
 
-/* What a panda run trains and where it goes. */
+/* What a panda run trains and where it goes; it owns all of it. */
 typedef struct panda_run {
+    cv_job job;
+    cv_data data;
+    cv_store *store;       /* the results file, or NULL */
     cv_nn *net;            /* initialized, or loaded from the parent's checkpoint */
-    const cv_data *data;
     cv_trial_row row;      /* trial, round, seed, parent and config set by the caller */
     int first_epoch;       /* epochs already done (continuing) */
     int64_t steps;         /* optimizer steps already taken (continuing) */
@@ -129,7 +131,7 @@ static int panda_train(panda_run *p)
         cv_run_install_signal_handlers();
     }
     cv_trial_result res;
-    int rc = cv_train(p->net, p->data, &opts, &res, p->err);
+    int rc = cv_train(p->net, &p->data, &opts, &res, p->err);
     if (rc != 0)
         return rc;
     if (p->failed != 0)
@@ -144,7 +146,7 @@ static int panda_train(panda_run *p)
                res.best_epoch + 1, res.dev_accuracy, res.dev_loss);
     cv_config cfg = p->row.config;
     cv_trial_row_fill(&p->row, &cfg, &res, p->first_epoch);
-    p->row.test_accuracy = score_test(p->net, p->data, &res);
+    p->row.test_accuracy = score_test(p->net, &p->data, &res);
     return p->rec != NULL ? cv_recorder_end_trial(p->rec, &p->row, p->err) : 0;
 }
 
@@ -171,6 +173,17 @@ static int close_store(cv_store **store, int rc, cv_error *err)
         return crc;
     }
     return rc;
+}
+
+/* Releases what p owns. */
+static void panda_free(panda_run *p)
+{
+    cv_error ignore = {0};
+    cv_recorder_free(p->rec);
+    cv_store_close(p->store, &ignore);
+    cv_nn_free(p->net);
+    cv_data_free(&p->data);
+    cv_job_free(&p->job);
 }
 
 /* ---- caviar train JOB ------------------------------------------------------------- */
@@ -200,60 +213,48 @@ static int draw_config(const cv_job *job, cv_config *cfg, cv_error *err)
 
 int cv_panda_train(const cv_panda_opts *o, cv_error *err)
 {
-    cv_job job = {0};
-    cv_data data = {0};
-    cv_store *store = NULL;
-    cv_recorder *rec = NULL;
     panda_run p = {.err = err, .row = {.parent = -1}};
     int rc;
 
     /* Before any work: the results file must be writable and new (or --force). */
     if (o->out != NULL && (rc = cv_store_check_output(o->out, o->force, err)) != 0)
         goto done;
-    if ((rc = cv_job_load(&job, o->job_path, err)) != 0)
+    if ((rc = cv_job_load(&p.job, o->job_path, err)) != 0)
         goto done;
     for (int i = 0; i < o->n_sets; i++)
-        if ((rc = cv_job_set(&job, o->sets[i], err)) != 0)
+        if ((rc = cv_job_set(&p.job, o->sets[i], err)) != 0)
             goto done;
-    rc = cv_job_is_fixed(&job) ? cv_job_fixed_config(&job, &p.row.config, err)
-                               : draw_config(&job, &p.row.config, err);
+    rc = cv_job_is_fixed(&p.job) ? cv_job_fixed_config(&p.job, &p.row.config, err)
+                                 : draw_config(&p.job, &p.row.config, err);
     if (rc != 0)
         goto done;
-    if ((rc = cv_data_load_job(&data, &job, err)) != 0)
+    if ((rc = cv_data_load_job(&p.data, &p.job, err)) != 0)
         goto done;
-    print_data(&data);
+    print_data(&p.data);
     print_config(&p.row.config);
 
     cv_blas_set_threads(o->threads);
     const cv_config *cfg = &p.row.config;
-    p.net = cv_nn_create(cfg, data.d, data.classes, cv_train_max_batch(cfg), err);
+    p.net = cv_nn_create(cfg, p.data.d, p.data.classes, cv_train_max_batch(cfg), err);
     if (p.net == NULL) {
         rc = err->code;
         goto done;
     }
-    p.row.seed = cv_space_trial_seed(job.search.seed, 0, 0);
+    p.row.seed = cv_space_trial_seed(p.job.search.seed, 0, 0);
     cv_nn_init(p.net, p.row.seed);
-    p.data = &data;
-    p.metric = job.search.metric;
+    p.metric = p.job.search.metric;
     if (o->out != NULL) {
-        if ((rc = create_output(&store, o->out, &job, &data, o->force, err)) != 0 ||
-            (rc = cv_recorder_create(&rec, store, p.metric, job.checkpoints_keep, NULL, 0,
+        if ((rc = create_output(&p.store, o->out, &p.job, &p.data, o->force, err)) != 0 ||
+            (rc = cv_recorder_create(&p.rec, p.store, p.metric, p.job.checkpoints_keep, NULL, 0,
                                      err)) != 0)
             goto done;
-        p.rec = rec;
         printf("results: %s (trial 0)\n", o->out);
     }
     rc = panda_train(&p);
-    if (store != NULL)
-        rc = close_store(&store, rc, err);
-
-done:;
-    cv_error ignore = {0};
-    cv_recorder_free(rec);
-    cv_store_close(store, &ignore);
-    cv_nn_free(p.net);
-    cv_data_free(&data);
-    cv_job_free(&job);
+    if (p.store != NULL)
+        rc = close_store(&p.store, rc, err);
+done:
+    panda_free(&p);
     return rc;
 }
 
@@ -312,8 +313,7 @@ static int continued_config(const cv_panda_opts *o, const cv_checkpoint_info *in
  * checkpoint to continue loaded into p->net, the parent's row (seed,
  * round; a run killed before its row was written has only its checkpoint,
  * which keeps the seed too), the first free trial id, and the data. */
-static int load_parent(const cv_panda_opts *o, cv_job *job, cv_data *data, panda_run *p,
-                       int64_t *next, cv_error *err)
+static int load_parent(const cv_panda_opts *o, panda_run *p, int64_t *next, cv_error *err)
 {
     cv_store *src = NULL;
     cv_trial_row *rows = NULL;
@@ -323,10 +323,10 @@ static int load_parent(const cv_panda_opts *o, cv_job *job, cv_data *data, panda
     if (rc != 0)
         return rc;
     if (o->job_path != NULL) {
-        rc = cv_job_load(job, o->job_path, err);
+        rc = cv_job_load(&p->job, o->job_path, err);
     } else {
         const char *text = cv_store_job_text(src);
-        rc = cv_job_parse(job, cv_store_job_path(src), text, strlen(text), err);
+        rc = cv_job_parse(&p->job, cv_store_job_path(src), text, strlen(text), err);
     }
     if (rc == 0)
         rc = cv_store_checkpoint_info(src, o->trial, &info, err);
@@ -358,8 +358,9 @@ static int load_parent(const cv_panda_opts *o, cv_job *job, cv_data *data, panda
         goto done;
 
     /* the same data (the same split by the job's seed), checked against the network */
-    if ((rc = cv_data_load_job(data, job, err)) != 0)
+    if ((rc = cv_data_load_job(&p->data, &p->job, err)) != 0)
         goto done;
+    const cv_data *data = &p->data;
     print_data(data);
     if (data->d != info.inputs || data->classes != info.classes)
         rc = cv_fail(err, CV_ERR_INPUT,
@@ -406,10 +407,6 @@ static int open_append(cv_store **store, const char *dest, const cv_data *data, 
 
 int cv_panda_continue(const cv_panda_opts *o, cv_error *err)
 {
-    cv_job job = {0};
-    cv_data data = {0};
-    cv_store *store = NULL;
-    cv_recorder *rec = NULL;
     panda_run p = {.err = err};
     int64_t next = 0;
     int rc;
@@ -421,11 +418,11 @@ int cv_panda_continue(const cv_panda_opts *o, cv_error *err)
     bool append_out = !same && !o->force && stat(o->out, &st) == 0;
     if (!same && !append_out && (rc = cv_store_check_output(o->out, o->force, err)) != 0)
         goto done;
-    if ((rc = load_parent(o, &job, &data, &p, &next, err)) != 0)
+    if ((rc = load_parent(o, &p, &next, err)) != 0)
         goto done;
     const char *dest = same ? o->from : o->out;
-    rc = same || append_out ? open_append(&store, dest, &data, &next, err)
-                            : create_output(&store, dest, &job, &data, o->force, err);
+    rc = same || append_out ? open_append(&p.store, dest, &p.data, &next, err)
+                            : create_output(&p.store, dest, &p.job, &p.data, o->force, err);
     if (rc != 0)
         goto done;
     p.row.trial = next;
@@ -436,23 +433,15 @@ int cv_panda_continue(const cv_panda_opts *o, cv_error *err)
     print_config(&p.row.config);
     cv_blas_set_threads(o->threads);
     /* Appending keeps every checkpoint already there; a new file follows its job. */
-    int keep = same || append_out ? CV_CHECKPOINTS_ALL : job.checkpoints_keep;
-    p.data = &data;
-    p.metric = job.search.metric;
-    if ((rc = cv_recorder_create(&rec, store, p.metric, keep, NULL, 0, err)) != 0)
+    int keep = same || append_out ? CV_CHECKPOINTS_ALL : p.job.checkpoints_keep;
+    p.metric = p.job.search.metric;
+    if ((rc = cv_recorder_create(&p.rec, p.store, p.metric, keep, NULL, 0, err)) != 0)
         goto done;
-    p.rec = rec;
-    rc = close_store(&store, panda_train(&p), err);
+    rc = close_store(&p.store, panda_train(&p), err);
     if (rc == 0)
         printf("results: %s: trial %lld (parent %lld)\n", dest, (long long)next,
                (long long)p.row.parent);
-
-done:;
-    cv_error ignore = {0};
-    cv_recorder_free(rec);
-    cv_store_close(store, &ignore);
-    cv_nn_free(p.net);
-    cv_data_free(&data);
-    cv_job_free(&job);
+done:
+    panda_free(&p);
     return rc;
 }
