@@ -1,5 +1,5 @@
-/* space.c: building a search space from a job, and its accessors (see
- * caviar/space.h).
+/* space.c: building a search space from a job, and the advice on it (see
+ * caviar/space.h; its accessors are in access.c).
  *
  * Creation resolves each parameter once: constants go into the base
  * configuration, searched parameters become dimensions with their scale and
@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "caviar/rng.h"
 #include "space_internal.h"
 
 /* ---- messages ---------------------------------------------------------- */
@@ -360,66 +359,6 @@ void cv_space_free(cv_space *s)
         free(s->values[d]);
     free(s->path);
     free(s);
-}
-
-/* ---- accessors --------------------------------------------------------- */
-
-int cv_space_dims(const cv_space *s)
-{
-    return s->n_dims;
-}
-
-const cv_space_dim *cv_space_dim_get(const cv_space *s, int d)
-{
-    return d >= 0 && d < s->n_dims ? &s->dims[d] : NULL;
-}
-
-const cv_space_dim *cv_space_dim_of(const cv_space *s, cv_param p)
-{
-    if ((unsigned)p >= CV_P_COUNT || s->dim_index[p] < 0)
-        return NULL;
-    return &s->dims[s->dim_index[p]];
-}
-
-const cv_config *cv_space_base(const cv_space *s)
-{
-    return &s->base;
-}
-
-int cv_space_trials(const cv_space *s)
-{
-    return s->trials;
-}
-
-int cv_space_rounds(const cv_space *s)
-{
-    return s->rounds;
-}
-
-cv_method cv_space_method(const cv_space *s)
-{
-    return s->method;
-}
-
-int64_t cv_space_grid_size(const cv_space *s)
-{
-    return s->method == CV_METHOD_GRID ? s->grid_size : 0;
-}
-
-uint64_t cv_space_trial_seed(uint64_t study_seed, int round, int trial)
-{
-    return cv_hash_key(study_seed, (uint64_t)round, (uint64_t)trial, SPACE_SEED_COUNTER);
-}
-
-int cv_space_keep_count(const cv_space *s, int n)
-{
-    if (n <= 0)
-        return 0;
-    /* The tolerance keeps 0.1 * 30 at 3, not 4. */
-    double k = ceil(s->keep * n - 1e-9);
-    if (k < 1)
-        return 1;
-    return k > n ? n : (int)k;
 }
 
 /* ---- advice ------------------------------------------------------------ */

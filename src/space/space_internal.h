@@ -2,7 +2,13 @@
  *
  * The space is a job's search, resolved once: a base configuration, the
  * searched dimensions with their transforms, the sampler's settings and, for
- * sobol, the direction numbers of each dimension. */
+ * sobol, the direction numbers of each dimension.
+ *
+ * The files call one way: space.c (creation, advice), sample.c (trials'
+ * configurations) and zoom.c (regions, the zoom) build on access.c (the
+ * accessors of caviar/space.h), transform.c and sobol.c, which call nothing
+ * of the module; space.c and sample.c also take the full region from
+ * zoom.c. */
 #ifndef CAVIAR_SPACE_INTERNAL_H
 #define CAVIAR_SPACE_INTERNAL_H
 
@@ -53,6 +59,8 @@ struct cv_space {
     uint32_t sobol[CV_P_COUNT][SOBOL_BITS]; /* by dimension: direction numbers, bit k -> V[k] */
 };
 
+/* ---- transform.c: the geometry of dimensions ---------------------------- */
+
 /* The scale function of a ranged dimension and its inverse. */
 double space_scale(cv_scale scale, double x);
 double space_unscale(cv_scale scale, double y);
@@ -61,6 +69,9 @@ double space_unscale(cv_scale scale, double y);
  * rounding and clamping), and a value's position (clamped to [0, 1]). */
 double space_cont(const cv_space *s, int d, double u);
 double space_unit(const cv_space *s, int d, double x);
+
+/* x rounded (integer dimensions) and clamped to [lo, hi]. */
+double space_settle(const cv_space_dim *dim, double x, double lo, double hi);
 
 /* The index of x among dimension d's values, or -1. */
 int space_value_index(const cv_space *s, int d, double x);
@@ -80,6 +91,8 @@ int space_allowed_nth(const cv_region *r, const cv_space *s, int d, int k);
  * spread evenly on the dimension's scale between the region's natural
  * bounds, ends included (one point: the middle), rounded for integers. */
 double space_grid_value(const cv_space *s, int d, const cv_region *r, int j);
+
+/* ---- sobol.c ------------------------------------------------------------ */
 
 /* Fills dimension d's Sobol direction numbers (d < CV_P_COUNT). */
 void space_sobol_init(uint32_t v[SOBOL_BITS], int d);
