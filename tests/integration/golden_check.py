@@ -49,6 +49,10 @@ import numpy as np
 
 MAX_SHOWN = 20
 ROOT_TIMING = {"created", "finished", "wall_seconds", "worker_seconds"}
+# Root attributes the new code adds on purpose, each checked against what it
+# must say: metric (the study's metric, so that the store need not parse the
+# job's YAML) must name the metric the stored job asks for.
+ADDED = {"metric"}
 TRIALS_SKIP = {"seconds", "samples_per_second", "worker"}
 CURVES_SKIP = {"seconds"}
 BY_NAME = {"job_path", "source"}  # absolute paths: only the file name is compared
@@ -201,7 +205,13 @@ def compare(ref_path, new_path, resumed):
     d = Diff()
     with h5py.File(ref_path, "r") as ref, h5py.File(new_path, "r") as new:
         # the root: the deterministic attributes
-        compare_attrs(d, "/", ref, new, skip=ROOT_TIMING)
+        compare_attrs(d, "/", ref, new, skip=ROOT_TIMING | ADDED)
+        want = "dev_loss" if re.search(r"^\s*metric:\s*dev_loss\b", new.attrs["job"], re.M) \
+            else "dev_accuracy"
+        got = new.attrs.get("metric")
+        got = got.decode() if isinstance(got, bytes) else got
+        if got != want:
+            d.add("/", f"attribute metric is {got!r}, the job's metric is {want!r}")
         rk, nk = set(ref.keys()), set(new.keys())
         for k in sorted(rk - nk):
             d.add("/", f"{k} missing from the new file")
