@@ -47,6 +47,21 @@ static char *csv_next_field(char *q, char *line_end, csv_field *f)
     return comma ? comma + 1 : line_end;
 }
 
+/* Copies at most 32 bytes of s[0..n) into out for an error message, with
+ * non-printable bytes shown as '?' and "..." when cut. */
+static void csv_excerpt(char out[40], const char *s, size_t n)
+{
+    size_t k = n > 32 ? 32 : n;
+    for (size_t i = 0; i < k; i++) {
+        unsigned char c = (unsigned char)s[i];
+        out[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    if (n > k)
+        memcpy(out + k, "...", 4);
+    else
+        out[k] = '\0';
+}
+
 /* Parses a trimmed field as a number. Returns 1 and sets *v when the whole
  * field is one (nan and inf included: the caller decides), else 0. */
 static int csv_number(const csv_field *f, double *v)
@@ -188,7 +203,7 @@ int cv_csv_read(cv_dataset *ds, const char *path, const char *label, cv_error *e
                         label_col = (int)c;
                     }
                     if (label_col < 0 && numeric) {
-                        cv_data_excerpt(ex, label, strlen(label));
+                        csv_excerpt(ex, label, strlen(label));
                         ret = cv_fail(err, CV_ERR_INPUT,
                                       "%s:%ld: the label column is named '%s', which needs a "
                                       "header row, but this first row is all numbers",
@@ -196,7 +211,7 @@ int cv_csv_read(cv_dataset *ds, const char *path, const char *label, cv_error *e
                         goto error;
                     }
                     if (label_col < 0) {
-                        cv_data_excerpt(ex, label, strlen(label));
+                        csv_excerpt(ex, label, strlen(label));
                         ret = cv_fail(err, CV_ERR_INPUT,
                                       "%s:%ld: no column named '%s' in the header for the "
                                       "label",
@@ -253,7 +268,7 @@ int cv_csv_read(cv_dataset *ds, const char *path, const char *label, cv_error *e
             int ok = csv_number(&f, &v);
             if (c == label_col) {
                 if (!ok || !(v >= 0.0 && v < CV_MAX_CLASSES) || v != floor(v)) {
-                    cv_data_excerpt(ex, f.a, (size_t)(f.b - f.a));
+                    csv_excerpt(ex, f.a, (size_t)(f.b - f.a));
                     ret = cv_fail(err, CV_ERR_INPUT,
                                   "%s:%ld:%ld: label '%s' is not a class: expected an integer "
                                   "in [0, %d)",
@@ -264,11 +279,11 @@ int cv_csv_read(cv_dataset *ds, const char *path, const char *label, cv_error *e
                 continue;
             }
             if (!ok || !isfinite(v) || fabs(v) > FLT_MAX) {
-                cv_data_excerpt(ex, f.a, (size_t)(f.b - f.a));
+                csv_excerpt(ex, f.a, (size_t)(f.b - f.a));
                 char name[80] = "";
                 if (header) {
                     char nex[40];
-                    cv_data_excerpt(nex, fields[c].a, strlen(fields[c].a));
+                    csv_excerpt(nex, fields[c].a, strlen(fields[c].a));
                     snprintf(name, sizeof name, " '%s'", nex);
                 }
                 const char *why = f.a == f.b  ? "is empty (missing values are not supported)"

@@ -1,6 +1,6 @@
 /* data.c: the data module's front: which reader a file needs
  * (cv_dataset_read), the seeded train/dev split and the standardization
- * fitted on the training split (cv_data_load), and the free functions.
+ * fitted on the training split (cv_data_load), and cv_data_free.
  *
  * The readers (idx.c, csv.c, h5in.c) hand back raw features; everything that
  * depends on more than one file or on the job's settings happens here. */
@@ -32,19 +32,6 @@
 
 /* Below this a feature counts as constant and is only centred. */
 #define CV_MIN_STD 1e-6
-
-void cv_data_excerpt(char out[40], const char *s, size_t n)
-{
-    size_t k = n > 32 ? 32 : n;
-    for (size_t i = 0; i < k; i++) {
-        unsigned char c = (unsigned char)s[i];
-        out[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-    }
-    if (n > k)
-        memcpy(out + k, "...", 4);
-    else
-        out[k] = '\0';
-}
 
 enum { FMT_IDX, FMT_CSV, FMT_H5 };
 
@@ -142,25 +129,6 @@ int cv_dataset_read(cv_dataset *ds, const char *path, const char *label, cv_erro
     default:
         return cv_csv_read(ds, path, label, err);
     }
-}
-
-void cv_dataset_standardize(cv_dataset *ds, const float *mean, const float *std)
-{
-    size_t d = (size_t)ds->d;
-    for (int64_t i = 0; i < ds->n; i++) {
-        float *x = ds->X + (size_t)i * d; /* (d) */
-        for (size_t j = 0; j < d; j++)
-            x[j] = (x[j] - mean[j]) / std[j];
-    }
-}
-
-void cv_dataset_free(cv_dataset *ds)
-{
-    if (ds == NULL)
-        return;
-    free(ds->X);
-    free(ds->y);
-    memset(ds, 0, sizeof *ds);
 }
 
 void cv_data_free(cv_data *data)

@@ -100,101 +100,6 @@ static uint64_t be64(const unsigned char *p)
     return (uint64_t)be32(p) << 32 | be32(p + 4);
 }
 
-/* zlib's description of the last failure on f. */
-static const char *gz_message(gzFile f)
-{
-    int errnum = Z_OK;
-    const char *msg = gzerror(f, &errnum);
-    if (errnum == Z_ERRNO)
-        return strerror(errno);
-    return msg;
-}
-
-/* Reads up to len bytes (gzread takes an unsigned int, so in slices), stopping
- * early only at the end of the file. Returns 0, or -1 on a read error. */
-static int gz_read_full(gzFile f, void *buf, size_t len, size_t *got)
-{
-    *got = 0;
-    while (*got < len) {
-        size_t want = len - *got;
-        if (want > (size_t)1 << 30)
-            want = (size_t)1 << 30;
-        int r = gzread(f, (char *)buf + *got, (unsigned)want);
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            break;
-        *got += (size_t)r;
-    }
-    return 0;
-}
-
-/* Whether the stream stopped because the gzip data was cut short (zlib
- * reports this as Z_BUF_ERROR, not as a read error). */
-static int gz_truncated(gzFile f)
-{
-    int errnum = Z_OK;
-    gzerror(f, &errnum);
-    return errnum == Z_BUF_ERROR;
-}
-
-int cv_data_read_file(const char *path, char **out, size_t *out_len, cv_error *err)
-{
-    int ret = 0;
-    gzFile f = NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = (size_t)1 << 16;
-    *out = NULL;
-    *out_len = 0;
-
-    errno = 0;
-    f = gzopen(path, "rb");
-    if (f == NULL) {
-        ret = cv_fail(err, CV_ERR_INPUT, "%s: cannot open: %s", path,
-                      strerror(errno ? errno : ENOMEM));
-        goto error;
-    }
-    gzbuffer(f, 1 << 18);
-    /* Grow geometrically as bytes arrive; one spare byte for the NUL. */
-    for (;;) {
-        char *grown = realloc(buf, cap + 1);
-        if (grown == NULL) {
-            ret = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, cap);
-            goto error;
-        }
-        buf = grown;
-        size_t got = 0;
-        if (gz_read_full(f, buf + len, cap - len, &got) < 0) {
-            ret = cv_fail(err, CV_ERR_INPUT, "%s: cannot read: %s", path, gz_message(f));
-            goto error;
-        }
-        len += got;
-        if (len < cap)
-            break; /* end of file */
-        if (cap > SIZE_MAX / 4) {
-            ret = cv_fail(err, CV_ERR_NOMEM, "%s: file too large", path);
-            goto error;
-        }
-        cap *= 2;
-    }
-    if (gz_truncated(f)) {
-        ret = cv_fail(err, CV_ERR_INPUT, "%s: truncated gzip data (the file ends mid-stream)",
-                      path);
-        goto error;
-    }
-    buf[len] = '\0';
-    gzclose(f);
-    *out = buf;
-    *out_len = len;
-    return 0;
-
-error:
-    if (f != NULL)
-        gzclose(f);
-    free(buf);
-    return ret;
-}
-
 /* Opens an IDX file and reads and validates its header, leaving the stream
  * at the first element. */
 static int idx_open(idx_file *idx, const char *path, cv_error *err)
@@ -213,8 +118,8 @@ static int idx_open(idx_file *idx, const char *path, cv_error *err)
     }
     gzbuffer(idx->f, 1 << 18); /* big reads: Fashion-MNIST is 47 MB inflated */
 
-    if (gz_read_full(idx->f, head, sizeof head, &got) < 0) {
-        ret = cv_fail(err, CV_ERR_INPUT, "%s: cannot read: %s", path, gz_message(idx->f));
+    if (cv_gz_read_full(idx->f, head, sizeof head, &got) < 0) {
+        ret = cv_fail(err, CV_ERR_INPUT, "%s: cannot read: %s", path, cv_gz_message(idx->f));
         goto error;
     }
     if (got < sizeof head) {
@@ -246,8 +151,8 @@ static int idx_open(idx_file *idx, const char *path, cv_error *err)
         goto error;
     }
     size_t dimlen = 4 * (size_t)idx->ndims;
-    if (gz_read_full(idx->f, dimbuf, dimlen, &got) < 0) {
-        ret = cv_fail(err, CV_ERR_INPUT, "%s: cannot read: %s", path, gz_message(idx->f));
+    if (cv_gz_read_full(idx->f, dimbuf, dimlen, &got) < 0) {
+        ret = cv_fail(err, CV_ERR_INPUT, "%s: cannot read: %s", path, cv_gz_message(idx->f));
         goto error;
     }
     if (got < dimlen) {
@@ -414,8 +319,8 @@ static int idx_read_payload(idx_file *idx, int labels, void **out, const char *p
     while (done < idx->count) {
         size_t want = idx->count - done < per_slice ? idx->count - done : per_slice;
         size_t bytes = want * (size_t)idx->size;
-        if (gz_read_full(idx->f, slice, bytes, &got) < 0) {
-            ret = cv_fail(err, CV_ERR_INPUT, "%s: cannot read: %s", path, gz_message(idx->f));
+        if (cv_gz_read_full(idx->f, slice, bytes, &got) < 0) {
+            ret = cv_fail(err, CV_ERR_INPUT, "%s: cannot read: %s", path, cv_gz_message(idx->f));
             goto error;
         }
         if (got < bytes) {
@@ -424,7 +329,7 @@ static int idx_read_payload(idx_file *idx, int labels, void **out, const char *p
                           "(%zu bytes) but only %zu bytes follow it%s",
                           path, (long long)idx->n, (long long)idx->d, idx_type_name(idx->type),
                           idx->count * (size_t)idx->size, done * (size_t)idx->size + got,
-                          gz_truncated(idx->f) ? " (the gzip stream is cut short)" : "");
+                          cv_gz_truncated(idx->f) ? " (the gzip stream is cut short)" : "");
             goto error;
         }
         if (done + want > cap) { /* double, up to what the header declares */
@@ -464,8 +369,8 @@ static int idx_read_payload(idx_file *idx, int labels, void **out, const char *p
 
     /* Exactly that much: one more byte means the header lies. */
     unsigned char extra;
-    if (gz_read_full(idx->f, &extra, 1, &got) < 0) {
-        ret = cv_fail(err, CV_ERR_INPUT, "%s: cannot read: %s", path, gz_message(idx->f));
+    if (cv_gz_read_full(idx->f, &extra, 1, &got) < 0) {
+        ret = cv_fail(err, CV_ERR_INPUT, "%s: cannot read: %s", path, cv_gz_message(idx->f));
         goto error;
     }
     if (got != 0) {
@@ -476,7 +381,7 @@ static int idx_read_payload(idx_file *idx, int labels, void **out, const char *p
                       idx->count * (size_t)idx->size);
         goto error;
     }
-    if (gz_truncated(idx->f)) {
+    if (cv_gz_truncated(idx->f)) {
         ret = cv_fail(err, CV_ERR_INPUT, "%s: truncated gzip data (the file ends mid-stream)",
                       path);
         goto error;

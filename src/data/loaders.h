@@ -1,6 +1,8 @@
 /* loaders.h: the data module's private interface between data.c (format
  * detection, split, standardization) and the per-format readers idx.c, csv.c
- * and h5in.c.
+ * and h5in.c, which read through gz.c. The files call one way: data.c calls
+ * the readers, the readers call gz.c and dataset.c (caviar/data.h's
+ * cv_dataset functions), and those call nothing of the module.
  *
  * Every reader fills a zeroed cv_dataset with unstandardized features and
  * labels already checked to lie in [0, CV_MAX_CLASSES), with n >= 1, d >= 1,
@@ -12,6 +14,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <zlib.h>
 
 #include "caviar/data.h"
 #include "caviar/error.h"
@@ -30,13 +34,22 @@ int cv_csv_read(cv_dataset *ds, const char *path, const char *label, cv_error *e
 /* An HDF5 file with datasets X (n, d) numeric and y (n) integer. */
 int cv_h5in_read(cv_dataset *ds, const char *path, cv_error *err);
 
-/* Reads a whole file through zlib (gzip is inflated, anything else is read as
- * is) into a fresh NUL-terminated buffer that the caller frees; *len excludes
- * the terminator. */
+/* ---- gz.c: files through zlib (gzip inflated, anything else as is) ----- */
+
+/* Reads a whole file into a fresh NUL-terminated buffer that the caller
+ * frees; *len excludes the terminator. */
 int cv_data_read_file(const char *path, char **buf, size_t *len, cv_error *err);
 
-/* Copies at most 32 bytes of s[0..n) into out for an error message, with
- * non-printable bytes shown as '?' and "..." when cut. */
-void cv_data_excerpt(char out[40], const char *s, size_t n);
+/* Reads up to len bytes (gzread takes an unsigned int, so in slices),
+ * stopping early only at the end of the file. Returns 0, or -1 on a read
+ * error (cv_gz_message says which). */
+int cv_gz_read_full(gzFile f, void *buf, size_t len, size_t *got);
+
+/* zlib's description of the last failure on f. */
+const char *cv_gz_message(gzFile f);
+
+/* Whether the stream stopped because the gzip data was cut short (zlib
+ * reports this as Z_BUF_ERROR, not as a read error). */
+int cv_gz_truncated(gzFile f);
 
 #endif
