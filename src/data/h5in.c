@@ -279,7 +279,164 @@ static int h5_close(h5_set *s)
     return bad;
 }
 
-/* Reads the file in this process. */
+/* Opens path as HDF5 after the checks HDF5 itself does not make. */
+static int h5in_open_file(hid_t *file, const char *path, cv_error *err)
+{
+    htri_t is_hdf5 = H5Fis_hdf5(path);
+    if (is_hdf5 <= 0)
+        return cv_fail(err, CV_ERR_INPUT, "%s: not an HDF5 file (no HDF5 signature found)", path);
+    int ret = h5_check_root_heap(path, err);
+    if (ret < 0)
+        return ret;
+    *file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (*file < 0)
+        return cv_fail(err, CV_ERR_INPUT,
+                       "%s: cannot open as HDF5: damaged, or held open for writing by another "
+                       "process",
+                       path);
+    return 0;
+}
+
+/* Opens X and checks it: (n, d) or (n, d1, d2, ...) of numbers. */
+static int h5in_open_x(h5_set *xs, hid_t file, const char *path, cv_error *err)
+{
+    int ret = h5_open(xs, file, path, "X", err);
+    if (ret < 0)
+        return ret;
+    if (xs->rank < 2)
+        return cv_fail(err, CV_ERR_INPUT,
+                       "%s: dataset X has rank %d: expected 2, (examples, features)", path,
+                       xs->rank);
+    if (xs->cls != H5T_INTEGER && xs->cls != H5T_FLOAT)
+        return cv_fail(err, CV_ERR_INPUT,
+                       "%s: dataset X holds %s: expected numbers (float or integer)", path,
+                       h5_class_name(xs->cls));
+    return 0;
+}
+
+/* Opens y and checks it: (n) or (n, 1) of integers (or whole floats). */
+static int h5in_open_y(h5_set *ys, hid_t file, const char *path, cv_error *err)
+{
+    int ret = h5_open(ys, file, path, "y", err);
+    if (ret < 0)
+        return ret;
+    if (ys->rank == 2 && ys->dims[1] != 1)
+        return cv_fail(err, CV_ERR_INPUT,
+                       "%s: dataset y has rank 2, shape (%llu, %llu): expected rank 1 (or one "
+                       "column), one label per example",
+                       path, (unsigned long long)ys->dims[0], (unsigned long long)ys->dims[1]);
+    if (ys->rank != 1 && ys->rank != 2)
+        return cv_fail(err, CV_ERR_INPUT,
+                       "%s: dataset y has rank %d: expected 1, one label per example", path,
+                       ys->rank);
+    if (ys->cls != H5T_INTEGER && ys->cls != H5T_FLOAT)
+        return cv_fail(err, CV_ERR_INPUT, "%s: dataset y holds %s: expected integer labels", path,
+                       h5_class_name(ys->cls));
+    return 0;
+}
+
+/* The shape: n examples of d features (the product of X's trailing
+ * dimensions), both sane, X and y agreeing on n. */
+static int h5in_shape(const h5_set *xs, const h5_set *ys, const char *path, hsize_t *n_out,
+                      hsize_t *d_out, cv_error *err)
+{
+    hsize_t n = xs->dims[0];
+    if (n != ys->dims[0])
+        return cv_fail(err, CV_ERR_INPUT,
+                       "%s: dataset X has %llu examples but dataset y has %llu labels", path,
+                       (unsigned long long)n, (unsigned long long)ys->dims[0]);
+    if (n == 0)
+        return cv_fail(err, CV_ERR_INPUT, "%s: datasets X and y are empty: 0 examples", path);
+    for (int k = 1; k < xs->rank; k++)
+        if (xs->dims[k] == 0)
+            return cv_fail(err, CV_ERR_INPUT,
+                           "%s: dataset X has 0 features (its dimension %d is 0)", path, k + 1);
+    hsize_t d = 1;
+    for (int k = 1; k < xs->rank; k++) {
+        if (xs->dims[k] > (hsize_t)INT_MAX / d)
+            return cv_fail(err, CV_ERR_INPUT,
+                           "%s: dataset X has more than %d features per example", path, INT_MAX);
+        d *= xs->dims[k];
+    }
+    if (n > (hsize_t)CV_DATA_MAX_N)
+        return cv_fail(err, CV_ERR_INPUT, "%s: dataset X has %llu examples: at most %d", path,
+                       (unsigned long long)n, CV_DATA_MAX_N);
+    if (n * d > (hsize_t)PTRDIFF_MAX / sizeof(double)) /* n, d < 2^31: no wrap */
+        return cv_fail(err, CV_ERR_INPUT, "%s: dataset X is too large: %llu x %llu", path,
+                       (unsigned long long)n, (unsigned long long)d);
+    *n_out = n;
+    *d_out = d;
+    return 0;
+}
+
+/* Reads y's n labels into a fresh *out (the caller frees it, also on
+ * failure), each checked to be a class. */
+static int h5in_read_labels(const h5_set *ys, hsize_t n, const char *path, int32_t **out,
+                            cv_error *err)
+{
+    int ret = 0;
+    int y_int = ys->cls == H5T_INTEGER;
+    void *buf = malloc((size_t)n * (y_int ? sizeof(int64_t) : sizeof(double))); /* (n) */
+    int32_t *y = *out = malloc((size_t)n * sizeof *y);                          /* (n) */
+    if (buf == NULL || y == NULL) {
+        ret = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for %llu labels", path,
+                      (unsigned long long)n);
+        goto done;
+    }
+    if (H5Dread(ys->dset, y_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL,
+                H5P_DEFAULT, buf) < 0) {
+        ret = cv_fail(err, CV_ERR_INPUT,
+                      "%s: cannot read dataset y (damaged, or compressed with a filter this "
+                      "HDF5 lacks)",
+                      path);
+        goto done;
+    }
+    for (hsize_t i = 0; i < n; i++) {
+        /* HDF5 saturates out-of-range integers, so the range check sees them. */
+        double v = y_int ? (double)((int64_t *)buf)[i] : ((double *)buf)[i];
+        if (!(v >= 0.0 && v < CV_MAX_CLASSES) || v != floor(v)) {
+            ret = cv_fail(err, CV_ERR_INPUT,
+                          "%s: dataset y, example %llu: label %g is not a class: expected an "
+                          "integer in [0, %d)",
+                          path, (unsigned long long)i, v, CV_MAX_CLASSES);
+            goto done;
+        }
+        y[i] = (int32_t)v;
+    }
+
+done:
+    free(buf);
+    return ret;
+}
+
+/* Reads X's n x d features, as floats, into a fresh *out (the caller frees
+ * it, also on failure), each checked to be finite: doubles beyond float
+ * range arrive as infinities and are refused too. */
+static int h5in_read_features(const h5_set *xs, hsize_t n, hsize_t d, const char *path,
+                              float **out, cv_error *err)
+{
+    float *X = *out = malloc((size_t)(n * d) * sizeof *X); /* (n, d) */
+    if (X == NULL)
+        return cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for %llu x %llu features", path,
+                       (unsigned long long)n, (unsigned long long)d);
+    if (H5Dread(xs->dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, X) < 0)
+        return cv_fail(err, CV_ERR_INPUT,
+                       "%s: cannot read dataset X (damaged, or compressed with a filter this "
+                       "HDF5 lacks)",
+                       path);
+    for (size_t i = 0; i < (size_t)(n * d); i++)
+        if (!isfinite(X[i]))
+            return cv_fail(err, CV_ERR_INPUT,
+                           "%s: dataset X, example %zu, feature %zu is %s: features must be "
+                           "finite float numbers",
+                           path, i / (size_t)d, i % (size_t)d,
+                           isnan(X[i]) ? "NaN" : "infinite or beyond float range");
+    return 0;
+}
+
+/* Reads the file in this process: HDF5's own error printing silenced, the
+ * file and its datasets opened and checked, the labels read before the
+ * (larger) features so that bad ones fail first, everything closed. */
 static int h5in_read(cv_dataset *ds, const char *path, cv_error *err)
 {
     int ret = 0;
@@ -289,9 +446,9 @@ static int h5in_read(cv_dataset *ds, const char *path, cv_error *err)
     H5E_auto2_t old_func = NULL;
     void *old_data = NULL;
     int restore = 0, closed = 0;
+    hsize_t n = 0, d = 0;
     float *X = NULL;
     int32_t *y = NULL;
-    void *ybuf = NULL; /* y as HDF5 hands it over: int64 or double */
     memset(ds, 0, sizeof *ds);
 
     /* Silence HDF5's stderr error stack: our messages say it better. */
@@ -302,158 +459,13 @@ static int h5in_read(cv_dataset *ds, const char *path, cv_error *err)
     }
     restore = 1;
 
-    htri_t is_hdf5 = H5Fis_hdf5(path);
-    if (is_hdf5 <= 0) {
-        ret = cv_fail(err, CV_ERR_INPUT, "%s: not an HDF5 file (no HDF5 signature found)", path);
+    if ((ret = h5in_open_file(&file, path, err)) < 0 ||
+        (ret = h5in_open_x(&xs, file, path, err)) < 0 ||
+        (ret = h5in_open_y(&ys, file, path, err)) < 0 ||
+        (ret = h5in_shape(&xs, &ys, path, &n, &d, err)) < 0 ||
+        (ret = h5in_read_labels(&ys, n, path, &y, err)) < 0 ||
+        (ret = h5in_read_features(&xs, n, d, path, &X, err)) < 0)
         goto error;
-    }
-    ret = h5_check_root_heap(path, err);
-    if (ret < 0)
-        goto error;
-    file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0) {
-        ret = cv_fail(err, CV_ERR_INPUT,
-                      "%s: cannot open as HDF5: damaged, or held open for writing by another "
-                      "process",
-                      path);
-        goto error;
-    }
-
-    /* X: (n, d) or (n, d1, d2, ...) of numbers. */
-    ret = h5_open(&xs, file, path, "X", err);
-    if (ret < 0)
-        goto error;
-    if (xs.rank < 2) {
-        ret = cv_fail(err, CV_ERR_INPUT,
-                      "%s: dataset X has rank %d: expected 2, (examples, features)", path,
-                      xs.rank);
-        goto error;
-    }
-    if (xs.cls != H5T_INTEGER && xs.cls != H5T_FLOAT) {
-        ret = cv_fail(err, CV_ERR_INPUT,
-                      "%s: dataset X holds %s: expected numbers (float or integer)", path,
-                      h5_class_name(xs.cls));
-        goto error;
-    }
-
-    /* y: (n) or (n, 1) of integers (or whole floats). */
-    ret = h5_open(&ys, file, path, "y", err);
-    if (ret < 0)
-        goto error;
-    if (!(ys.rank == 1 || (ys.rank == 2 && ys.dims[1] == 1))) {
-        if (ys.rank == 2)
-            ret = cv_fail(err, CV_ERR_INPUT,
-                          "%s: dataset y has rank 2, shape (%llu, %llu): expected rank 1 (or "
-                          "one column), one label per example",
-                          path, (unsigned long long)ys.dims[0], (unsigned long long)ys.dims[1]);
-        else
-            ret = cv_fail(err, CV_ERR_INPUT,
-                          "%s: dataset y has rank %d: expected 1, one label per example", path,
-                          ys.rank);
-        goto error;
-    }
-    if (ys.cls != H5T_INTEGER && ys.cls != H5T_FLOAT) {
-        ret = cv_fail(err, CV_ERR_INPUT, "%s: dataset y holds %s: expected integer labels",
-                      path, h5_class_name(ys.cls));
-        goto error;
-    }
-
-    /* The shapes: n examples of d features, both sane, both datasets agree. */
-    hsize_t n = xs.dims[0];
-    if (n != ys.dims[0]) {
-        ret = cv_fail(err, CV_ERR_INPUT,
-                      "%s: dataset X has %llu examples but dataset y has %llu labels", path,
-                      (unsigned long long)n, (unsigned long long)ys.dims[0]);
-        goto error;
-    }
-    if (n == 0) {
-        ret = cv_fail(err, CV_ERR_INPUT, "%s: datasets X and y are empty: 0 examples", path);
-        goto error;
-    }
-    for (int k = 1; k < xs.rank; k++) {
-        if (xs.dims[k] == 0) {
-            ret = cv_fail(err, CV_ERR_INPUT,
-                          "%s: dataset X has 0 features (its dimension %d is 0)", path, k + 1);
-            goto error;
-        }
-    }
-    hsize_t d = 1;
-    for (int k = 1; k < xs.rank; k++) {
-        if (xs.dims[k] > (hsize_t)INT_MAX / d) {
-            ret = cv_fail(err, CV_ERR_INPUT,
-                          "%s: dataset X has more than %d features per example", path, INT_MAX);
-            goto error;
-        }
-        d *= xs.dims[k];
-    }
-    if (n > (hsize_t)CV_DATA_MAX_N) {
-        ret = cv_fail(err, CV_ERR_INPUT, "%s: dataset X has %llu examples: at most %d", path,
-                      (unsigned long long)n, CV_DATA_MAX_N);
-        goto error;
-    }
-    if (n * d > (hsize_t)PTRDIFF_MAX / sizeof(double)) { /* n, d < 2^31: no wrap */
-        ret = cv_fail(err, CV_ERR_INPUT, "%s: dataset X is too large: %llu x %llu", path,
-                      (unsigned long long)n, (unsigned long long)d);
-        goto error;
-    }
-
-    /* Labels first: they are small, and bad ones fail before the big read. */
-    int y_int = ys.cls == H5T_INTEGER;
-    ybuf = malloc((size_t)n * (y_int ? sizeof(int64_t) : sizeof(double)));
-    y = malloc((size_t)n * sizeof *y);
-    if (ybuf == NULL || y == NULL) {
-        ret = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for %llu labels", path,
-                      (unsigned long long)n);
-        goto error;
-    }
-    if (H5Dread(ys.dset, y_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL,
-                H5P_DEFAULT, ybuf) < 0) {
-        ret = cv_fail(err, CV_ERR_INPUT,
-                      "%s: cannot read dataset y (damaged, or compressed with a filter this "
-                      "HDF5 lacks)",
-                      path);
-        goto error;
-    }
-    for (hsize_t i = 0; i < n; i++) {
-        /* HDF5 saturates out-of-range integers, so the range check sees them. */
-        double v = y_int ? (double)((int64_t *)ybuf)[i] : ((double *)ybuf)[i];
-        if (!(v >= 0.0 && v < CV_MAX_CLASSES) || v != floor(v)) {
-            ret = cv_fail(err, CV_ERR_INPUT,
-                          "%s: dataset y, example %llu: label %g is not a class: expected an "
-                          "integer in [0, %d)",
-                          path, (unsigned long long)i, v, CV_MAX_CLASSES);
-            goto error;
-        }
-        y[i] = (int32_t)v;
-    }
-    free(ybuf);
-    ybuf = NULL;
-
-    X = malloc((size_t)(n * d) * sizeof *X);
-    if (X == NULL) {
-        ret = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for %llu x %llu features", path,
-                      (unsigned long long)n, (unsigned long long)d);
-        goto error;
-    }
-    if (H5Dread(xs.dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, X) < 0) {
-        ret = cv_fail(err, CV_ERR_INPUT,
-                      "%s: cannot read dataset X (damaged, or compressed with a filter this "
-                      "HDF5 lacks)",
-                      path);
-        goto error;
-    }
-    /* Doubles beyond float range arrive as infinities and are refused too. */
-    for (size_t i = 0; i < (size_t)(n * d); i++) {
-        if (!isfinite(X[i])) {
-            ret = cv_fail(err, CV_ERR_INPUT,
-                          "%s: dataset X, example %zu, feature %zu is %s: features must be "
-                          "finite float numbers",
-                          path, i / (size_t)d, i % (size_t)d,
-                          isnan(X[i]) ? "NaN" : "infinite or beyond float range");
-            goto error;
-        }
-    }
-
     ds->n = (int64_t)n;
     ds->d = (int)d;
     ds->X = X;
@@ -471,12 +483,10 @@ error:
         ret = cv_fail(err, CV_ERR_RUNTIME, "%s: HDF5 failed to close the file", path);
     if (restore && H5Eset_auto2(H5E_DEFAULT, old_func, old_data) < 0 && ret == 0)
         ret = cv_fail(err, CV_ERR_RUNTIME, "%s: cannot restore HDF5 error reporting", path);
-    free(ybuf);
     free(X);
     free(y);
-    if (ret < 0) {
+    if (ret < 0)
         cv_dataset_free(ds);
-    }
     return ret;
 }
 
