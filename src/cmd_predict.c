@@ -7,6 +7,7 @@
  * index, label, predicted, p_0 .. p_{C-1}. */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,73 +35,21 @@ typedef struct predict_args {
     const char *out;
 } predict_args;
 
-/* Parses a trial number (>= 0) or "best". */
-static int parse_trial(const char *s, int64_t *out)
-{
-    if (strcmp(s, "best") == 0) {
-        *out = CV_STORE_BEST;
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end != '\0' || errno != 0 || v < 0)
-        return -1;
-    *out = v;
-    return 0;
-}
+static const cv_arg_opt predict_opts[] = {
+    {.name = "--trial", .kind = CV_ARG_TRIAL, .offset = offsetof(predict_args, trial)},
+    {.name = "--data", .kind = CV_ARG_STRING, .offset = offsetof(predict_args, data)},
+    {.name = "-o", .alias = "--output", .kind = CV_ARG_STRING,
+     .offset = offsetof(predict_args, out)},
+};
 
-static int parse_args(int argc, char **argv, predict_args *a)
-{
-    a->trial = CV_STORE_BEST;
-    a->data = "test";
-    for (int i = 1; i < argc; i++) {
-        const char *opt = argv[i], *val = NULL;
-        const char *eq = strchr(opt, '=');
-        static const char *const valued[] = {"--trial", "--data", "-o", "--output"};
-        int which = -1;
-        for (int k = 0; k < 4; k++) {
-            size_t n = strlen(valued[k]);
-            if (strcmp(opt, valued[k]) == 0) {
-                if (i + 1 >= argc) {
-                    fprintf(stderr, "caviar predict: %s needs a value\n%s", opt, predict_usage);
-                    return 2;
-                }
-                which = k, val = argv[++i];
-            } else if (eq != NULL && (size_t)(eq - opt) == n && strncmp(opt, valued[k], n) == 0) {
-                which = k, val = eq + 1;
-            }
-        }
-        if (which == 0) {
-            if (parse_trial(val, &a->trial) != 0) {
-                fprintf(stderr, "caviar predict: --trial %s: expected a trial number or 'best'\n",
-                        val);
-                return 2;
-            }
-        } else if (which == 1) {
-            a->data = val;
-        } else if (which >= 2) {
-            a->out = val;
-        } else if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
-            fputs(predict_usage, stdout);
-            return -1; /* asked for help: done */
-        } else if (opt[0] == '-' && opt[1] != '\0') {
-            fprintf(stderr, "caviar predict: unknown option '%s'\n%s", opt, predict_usage);
-            return 2;
-        } else if (a->results == NULL) {
-            a->results = opt;
-        } else {
-            fprintf(stderr, "caviar predict: one results file expected, got '%s' and '%s'\n%s",
-                    a->results, opt, predict_usage);
-            return 2;
-        }
-    }
-    if (a->results == NULL) {
-        fprintf(stderr, "caviar predict: no results file given\n%s", predict_usage);
-        return 2;
-    }
-    return 0;
-}
+const cv_args_spec cv_predict_args = {
+    .command = "predict",
+    .usage = predict_usage,
+    .opts = predict_opts,
+    .n_opts = (int)(sizeof predict_opts / sizeof *predict_opts),
+    .positional = "results file",
+    .positional_offset = offsetof(predict_args, results),
+};
 
 /* The job's test set, standardized, checked against the stored standardization
  * (the training data must not have changed since the file was written). */
@@ -177,8 +126,8 @@ static int write_csv(const char *path, const cv_dataset *ds, const float *probs,
 
 int cv_cmd_predict(int argc, char **argv)
 {
-    predict_args args = {0};
-    int rc = parse_args(argc, argv, &args);
+    predict_args args = {.trial = CV_STORE_BEST, .data = "test"};
+    int rc = cv_args_parse(&cv_predict_args, argc, argv, &args);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
 

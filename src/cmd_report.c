@@ -2,10 +2,8 @@
  * study found, as text on stdout (the report module's cv_report_print) and,
  * with --svg, as figures in DIR. Works on a study still running (the file
  * is read as a SWMR reader) as on a finished one. */
-#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "caviar/report.h"
 #include "caviar/store.h"
@@ -23,66 +21,25 @@ typedef struct report_args {
     const char *svg;
 } report_args;
 
-/* Parses the arguments; 0, or the exit status after a message (-1: --help). */
-static int parse_args(int argc, char **argv, report_args *a)
-{
-    a->top = 10;
-    for (int i = 1; i < argc; i++) {
-        const char *opt = argv[i], *val = NULL;
-        int which = -1; /* 0: --top, 1: --svg */
-        static const char *const valued[] = {"--top", "--svg"};
-        for (int k = 0; k < 2; k++) {
-            size_t n = strlen(valued[k]);
-            if (strcmp(opt, valued[k]) == 0) {
-                if (i + 1 >= argc) {
-                    fprintf(stderr, "caviar report: %s needs a value\n%s", opt, report_usage);
-                    return 2;
-                }
-                which = k, val = argv[++i];
-            } else if (strncmp(opt, valued[k], n) == 0 && opt[n] == '=') {
-                which = k, val = opt + n + 1;
-            }
-        }
-        if (which == 0) {
-            char *end;
-            errno = 0;
-            long v = strtol(val, &end, 10);
-            if (end == val || *end != '\0' || errno != 0 || v < 1 || v > 1000000) {
-                fprintf(stderr, "caviar report: --top %s: expected a whole number >= 1\n", val);
-                return 2;
-            }
-            a->top = (int)v;
-        } else if (which == 1) {
-            if (val[0] == '\0') {
-                fprintf(stderr, "caviar report: --svg needs a directory\n%s", report_usage);
-                return 2;
-            }
-            a->svg = val;
-        } else if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
-            fputs(report_usage, stdout);
-            return -1;
-        } else if (opt[0] == '-' && opt[1] != '\0') {
-            fprintf(stderr, "caviar report: unknown option '%s'\n%s", opt, report_usage);
-            return 2;
-        } else if (a->results == NULL) {
-            a->results = opt;
-        } else {
-            fprintf(stderr, "caviar report: one results file expected, got '%s' and '%s'\n%s",
-                    a->results, opt, report_usage);
-            return 2;
-        }
-    }
-    if (a->results == NULL) {
-        fprintf(stderr, "caviar report: no results file given\n%s", report_usage);
-        return 2;
-    }
-    return 0;
-}
+static const cv_arg_opt report_opts[] = {
+    {.name = "--top", .kind = CV_ARG_INT, .offset = offsetof(report_args, top), .lo = 1,
+     .hi = 1000000, .expected = "a whole number >= 1"},
+    {.name = "--svg", .kind = CV_ARG_STRING, .offset = offsetof(report_args, svg)},
+};
+
+const cv_args_spec cv_report_args = {
+    .command = "report",
+    .usage = report_usage,
+    .opts = report_opts,
+    .n_opts = (int)(sizeof report_opts / sizeof *report_opts),
+    .positional = "results file",
+    .positional_offset = offsetof(report_args, results),
+};
 
 int cv_cmd_report(int argc, char **argv)
 {
-    report_args a = {0};
-    int status = parse_args(argc, argv, &a);
+    report_args a = {.top = 10};
+    int status = cv_args_parse(&cv_report_args, argc, argv, &a);
     if (status != 0)
         return status < 0 ? 0 : status;
 

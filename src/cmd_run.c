@@ -1,5 +1,6 @@
 /* cmd_run.c: `caviar run` and `caviar resume`: a study under MPI.
  * Every rank parses the same command line, then the run module takes over. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include <mpi.h>
 
 #include "caviar/job.h"
+#include "caviar/report.h"
 #include "caviar/run.h"
 #include "commands.h"
 
@@ -16,67 +18,34 @@ static const char run_usage[] =
     "       mpirun -np N caviar resume RESULTS.h5 [--time-limit SECONDS]\n"
     "                               [--threads-per-worker N]\n";
 
-/* Parses a number option's value into [lo, hi]; 0 or 2 after a message. */
-static int number(const char *cmd, const char *opt, const char *val, double lo, double hi,
-                  double *out)
-{
-    char *end;
-    double v = strtod(val, &end);
-    if (end == val || *end != '\0' || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "caviar %s: %s %s: expected a number in [%g, %g]\n", cmd, opt, val, lo,
-                hi);
-        return 2;
-    }
-    *out = v;
-    return 0;
-}
+/* The options of run; resume takes the first two. The positional argument
+ * is the job file of run, the results file of resume. */
+static const cv_arg_opt study_opts[] = {
+    {.name = "--time-limit", .kind = CV_ARG_NUMBER, .offset = offsetof(cv_run_opts, time_limit),
+     .lo = 1e-3, .hi = 1e9},
+    {.name = "--threads-per-worker", .kind = CV_ARG_INT,
+     .offset = offsetof(cv_run_opts, threads_per_worker), .lo = 1, .hi = 1024},
+    {.name = "-o", .kind = CV_ARG_STRING, .offset = offsetof(cv_run_opts, results_path)},
+    {.name = "--force", .kind = CV_ARG_FLAG, .offset = offsetof(cv_run_opts, overwrite)},
+};
+#define RESUME_OPTS 2
 
-/* Parses the arguments of run (resume = false) or resume into o. */
-static int parse(int argc, char **argv, bool resume, cv_run_opts *o, const char **input)
-{
-    const char *cmd = resume ? "resume" : "run";
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool takes = strcmp(a, "-o") == 0 || strcmp(a, "--time-limit") == 0 ||
-                     strcmp(a, "--threads-per-worker") == 0;
-        if (takes && i + 1 >= argc) {
-            fprintf(stderr, "caviar %s: %s needs a value\n%s", cmd, a, run_usage);
-            return 2;
-        }
-        double v;
-        if (strcmp(a, "-o") == 0 && !resume) {
-            o->results_path = argv[++i];
-        } else if (strcmp(a, "--time-limit") == 0) {
-            if (number(cmd, a, argv[++i], 1e-3, 1e9, &v) != 0)
-                return 2;
-            o->time_limit = v;
-        } else if (strcmp(a, "--threads-per-worker") == 0) {
-            if (number(cmd, a, argv[++i], 1, 1024, &v) != 0 || v != (int)v)
-                return 2;
-            o->threads_per_worker = (int)v;
-        } else if (strcmp(a, "--force") == 0 && !resume) {
-            o->overwrite = true;
-        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(run_usage, stdout);
-            return -1; /* asked for help: done */
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "caviar %s: unknown option '%s'\n%s", cmd, a, run_usage);
-            return 2;
-        } else if (*input == NULL) {
-            *input = a;
-        } else {
-            fprintf(stderr, "caviar %s: one %s expected, got '%s' and '%s'\n%s", cmd,
-                    resume ? "results file" : "job file", *input, a, run_usage);
-            return 2;
-        }
-    }
-    if (*input == NULL) {
-        fprintf(stderr, "caviar %s: no %s given\n%s", cmd, resume ? "results file" : "job file",
-                run_usage);
-        return 2;
-    }
-    return 0;
-}
+static const cv_args_spec run_spec = {
+    .command = "run",
+    .usage = run_usage,
+    .opts = study_opts,
+    .n_opts = (int)(sizeof study_opts / sizeof *study_opts),
+    .positional = "job file",
+    .positional_offset = offsetof(cv_run_opts, job_path),
+};
+static const cv_args_spec resume_spec = {
+    .command = "resume",
+    .usage = run_usage,
+    .opts = study_opts,
+    .n_opts = RESUME_OPTS,
+    .positional = "results file",
+    .positional_offset = offsetof(cv_run_opts, results_path),
+};
 
 /* The default results path of a job: NAME.h5 in the current directory. */
 static char *default_results(const char *job_path)
@@ -90,34 +59,38 @@ static char *default_results(const char *job_path)
     return p;
 }
 
+/* How many leaderboard rows the end of a study prints. */
+#define LEADERBOARD_ROWS 10
+
 static int study(int argc, char **argv, bool resume)
 {
-    cv_run_opts o = {.threads_per_worker = 1, .progress = stderr, .report = stdout};
-    const char *input = NULL;
-    int rc = parse(argc, argv, resume, &o, &input);
+    cv_run_opts o = {.threads_per_worker = 1, .progress = stderr};
+    int rc = cv_args_parse(resume ? &resume_spec : &run_spec, argc, argv, &o);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     char *owned = NULL;
-    if (resume) {
-        o.results_path = input;
-    } else {
-        o.job_path = input;
-        if (o.results_path == NULL && (o.results_path = owned = default_results(input)) == NULL)
-            return 1;
-    }
+    if (!resume && o.results_path == NULL &&
+        (o.results_path = owned = default_results(o.job_path)) == NULL)
+        return 1;
 
     MPI_Init(&argc, &argv);
     cv_run_install_signal_handlers();
     int rank = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     if (rank != 0)
-        o.progress = o.report = NULL;
+        o.progress = NULL;
     cv_error err = {0};
     rc = cv_run(MPI_COMM_WORLD, &o, &err);
     if (rc != 0 && rank == 0)
         fprintf(stderr, "caviar %s: %s\n", resume ? "resume" : "run",
                 err.msg[0] ? err.msg : "failed");
     MPI_Finalize();
+    /* the leaderboard, as caviar report prints it */
+    if (rc == 0 && rank == 0) {
+        fputc('\n', stdout);
+        if (cv_report_leaderboard_file(stdout, o.results_path, LEADERBOARD_ROWS, &err) != 0)
+            fprintf(stderr, "caviar %s: %s\n", resume ? "resume" : "run", err.msg);
+    }
     free(owned);
     return cv_exit_status(rc);
 }

@@ -12,8 +12,8 @@
  * prints the same rows. */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "caviar/job.h"
@@ -24,68 +24,31 @@ static const char sample_usage[] = "usage: caviar sample JOB.yaml [-n N] [--roun
 
 typedef struct sample_args {
     const char *job;
-    long n;     /* 0: the job's trials per round */
-    long round; /* -1: not given */
+    int n;     /* 0: the job's trials per round */
+    int round; /* -1: not given */
     bool all;
 } sample_args;
 
-/* A whole decimal number in [lo, hi] for option opt; 0 or -1 after printing. */
-static int parse_count(const char *opt, const char *text, long lo, long hi, long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (end == text || *end != '\0' || errno != 0 || v < lo || v > hi) {
-        fprintf(stderr, "caviar sample: %s %s: expected an integer in [%ld, %ld]\n", opt, text, lo,
-                hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
+static const cv_arg_opt sample_opts[] = {
+    {.name = "-n", .kind = CV_ARG_INT, .offset = offsetof(sample_args, n), .lo = 1, .hi = INT_MAX},
+    {.name = "--round", .kind = CV_ARG_INT, .offset = offsetof(sample_args, round), .lo = 0,
+     .hi = INT_MAX},
+    {.name = "--all", .kind = CV_ARG_FLAG, .offset = offsetof(sample_args, all)},
+};
 
-/* Parses argv; returns 0, or 2 after printing what was wrong. */
-static int parse_args(int argc, char **argv, sample_args *args)
-{
-    args->round = -1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-n") == 0 || strcmp(a, "--round") == 0) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "caviar sample: %s needs a value\n%s", a, sample_usage);
-                return 2;
-            }
-            const char *v = argv[++i];
-            if (strcmp(a, "-n") == 0 ? parse_count("-n", v, 1, INT_MAX, &args->n) != 0
-                                     : parse_count("--round", v, 0, INT_MAX, &args->round) != 0)
-                return 2;
-        } else if (strcmp(a, "--all") == 0) {
-            args->all = true;
-        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(sample_usage, stdout);
-            return -1; /* asked for help: done */
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "caviar sample: unknown option '%s'\n%s", a, sample_usage);
-            return 2;
-        } else if (args->job == NULL) {
-            args->job = a;
-        } else {
-            fprintf(stderr, "caviar sample: one job file expected, got '%s' and '%s'\n%s",
-                    args->job, a, sample_usage);
-            return 2;
-        }
-    }
-    if (args->job == NULL) {
-        fprintf(stderr, "caviar sample: no job file given\n%s", sample_usage);
-        return 2;
-    }
-    return 0;
-}
+static const cv_args_spec sample_spec = {
+    .command = "sample",
+    .usage = sample_usage,
+    .opts = sample_opts,
+    .n_opts = (int)(sizeof sample_opts / sizeof *sample_opts),
+    .positional = "job file",
+    .positional_offset = offsetof(sample_args, job),
+};
 
 int cv_cmd_sample(int argc, char **argv)
 {
-    sample_args args = {0};
-    int rc = parse_args(argc, argv, &args);
+    sample_args args = {.round = -1};
+    int rc = cv_args_parse(&sample_spec, argc, argv, &args);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
 
@@ -96,8 +59,8 @@ int cv_cmd_sample(int argc, char **argv)
         (rc = cv_space_create(&space, &job, &err)) != 0)
         goto done;
 
-    int round = args.round < 0 ? 0 : (int)args.round;
-    int n = args.n > 0 ? (int)args.n : cv_space_trials(space);
+    int round = args.round < 0 ? 0 : args.round;
+    int n = args.n > 0 ? args.n : cv_space_trials(space);
     if (round >= cv_space_rounds(space)) {
         rc = cv_fail(&err, CV_ERR_INPUT, "--round %d: the job has %d round%s (0 to %d)", round,
                      cv_space_rounds(space), cv_space_rounds(space) == 1 ? "" : "s",

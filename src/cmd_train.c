@@ -1,10 +1,9 @@
 /* cmd_train.c: `caviar train`: panda mode (the run module's cv_panda_train
  * and cv_panda_continue do the work): parses the command line and hands
  * over. */
-#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "caviar/run.h"
 #include "caviar/store.h"
@@ -30,8 +29,10 @@ typedef struct train_args {
     const char *out;   /* -o: the results file to write, or NULL */
     bool force;        /* --force: replace an existing results file */
     const char *from;  /* --from: the results file holding the trial to continue */
-    const char *trial; /* --trial: its number, or "best" */
+    int64_t trial;     /* --trial: its number, or CV_STORE_BEST; NO_TRIAL: not given */
 } train_args;
+
+#define NO_TRIAL INT64_MIN
 
 static const cv_arg_opt train_opts[] = {
     {.name = "--set", .kind = CV_ARG_LIST, .offset = offsetof(train_args, sets),
@@ -41,7 +42,7 @@ static const cv_arg_opt train_opts[] = {
     {.name = "-o", .alias = "--output", .kind = CV_ARG_STRING, .offset = offsetof(train_args, out)},
     {.name = "--force", .kind = CV_ARG_FLAG, .offset = offsetof(train_args, force)},
     {.name = "--from", .kind = CV_ARG_STRING, .offset = offsetof(train_args, from)},
-    {.name = "--trial", .kind = CV_ARG_STRING, .offset = offsetof(train_args, trial)},
+    {.name = "--trial", .kind = CV_ARG_TRIAL, .offset = offsetof(train_args, trial)},
 };
 
 /* The job file may be left out with --from (parse_args checks). */
@@ -60,34 +61,16 @@ const cv_args_spec cv_train_args = {
 static int parse_args(int argc, char **argv, train_args *args)
 {
     args->threads = 1;
+    args->trial = NO_TRIAL;
     int rc = cv_args_parse(&cv_train_args, argc, argv, args);
     if (rc != 0)
         return rc;
     if (args->job == NULL && args->from == NULL)
         return cv_args_fail(&cv_train_args, "no job file given");
-    if ((args->from != NULL) != (args->trial != NULL))
+    if ((args->from != NULL) != (args->trial != NO_TRIAL))
         return cv_args_fail(&cv_train_args, "%s",
                             args->from ? "--from needs --trial N (the trial to continue)"
                                        : "--trial needs --from RESULTS.h5");
-    return 0;
-}
-
-/* --trial N|best as cv_panda_opts wants it; 0, or 2 after a message. */
-static int parse_trial(const char *text, int64_t *out)
-{
-    if (strcmp(text, "best") == 0) {
-        *out = CV_STORE_BEST;
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (end == text || *end != '\0' || errno != 0 || v < 0) {
-        fprintf(stderr, "caviar train: --trial %s: expected a trial number or 'best'\n%s", text,
-                train_usage);
-        return 2;
-    }
-    *out = v;
     return 0;
 }
 
@@ -104,9 +87,8 @@ int cv_cmd_train(int argc, char **argv)
                        .threads = args.threads,
                        .out = args.out,
                        .force = args.force,
-                       .from = args.from};
-    if (args.from != NULL && (rc = parse_trial(args.trial, &o.trial)) != 0)
-        return rc;
+                       .from = args.from,
+                       .trial = args.trial};
     cv_error err = {0};
     rc = args.from != NULL ? cv_panda_continue(&o, &err) : cv_panda_train(&o, &err);
     if (rc != 0)

@@ -4,6 +4,7 @@
  * take, then the constants, then warnings about specs that are valid but
  * probably not what was meant. Exit 0 when the job is valid (warnings or
  * not), 2 with the error otherwise. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +13,17 @@
 #include "commands.h"
 
 static const char validate_usage[] = "usage: caviar validate JOB.yaml\n";
+
+typedef struct validate_args {
+    const char *job;
+} validate_args;
+
+static const cv_args_spec validate_spec = {
+    .command = "validate",
+    .usage = validate_usage,
+    .positional = "job file",
+    .positional_offset = offsetof(validate_args, job),
+};
 
 static const char *const method_names[] = {"random", "grid", "sobol"};
 static const char *const metric_names[] = {"dev_accuracy", "dev_loss"};
@@ -87,34 +99,16 @@ static void print_constants(const cv_job *job, const cv_space *s)
 
 int cv_cmd_validate(int argc, char **argv)
 {
-    const char *path = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(validate_usage, stdout);
-            return 0;
-        }
-        if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "caviar validate: unknown option '%s'\n%s", a, validate_usage);
-            return 2;
-        }
-        if (path != NULL) {
-            fprintf(stderr, "caviar validate: one job file expected, got '%s' and '%s'\n%s", path,
-                    a, validate_usage);
-            return 2;
-        }
-        path = a;
-    }
-    if (path == NULL) {
-        fprintf(stderr, "caviar validate: no job file given\n%s", validate_usage);
-        return 2;
-    }
+    validate_args args = {0};
+    int status = cv_args_parse(&validate_spec, argc, argv, &args);
+    if (status != 0)
+        return status < 0 ? 0 : status;
 
     cv_error err = {0};
     cv_job job = {0};
     cv_space *space = NULL;
     int rc;
-    if ((rc = cv_job_load(&job, path, &err)) != 0 ||
+    if ((rc = cv_job_load(&job, args.job, &err)) != 0 ||
         (rc = cv_space_create(&space, &job, &err)) != 0)
         goto done;
 

@@ -18,8 +18,8 @@
  * stay readable. */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -45,61 +45,21 @@ typedef struct watch_args {
     int top;
 } watch_args;
 
-static int parse_args(int argc, char **argv, watch_args *a)
-{
-    a->interval = 2;
-    a->top = 10;
-    for (int i = 1; i < argc; i++) {
-        const char *opt = argv[i], *val = NULL;
-        int which = -1; /* 0: --interval, 1: --top */
-        static const char *const valued[] = {"--interval", "--top"};
-        for (int k = 0; k < 2; k++) {
-            size_t n = strlen(valued[k]);
-            if (strcmp(opt, valued[k]) == 0) {
-                if (i + 1 >= argc) {
-                    fprintf(stderr, "caviar watch: %s needs a value\n%s", opt, watch_usage);
-                    return 2;
-                }
-                which = k, val = argv[++i];
-            } else if (strncmp(opt, valued[k], n) == 0 && opt[n] == '=') {
-                which = k, val = opt + n + 1;
-            }
-        }
-        if (which >= 0) {
-            char *end;
-            errno = 0;
-            double v = strtod(val, &end);
-            bool whole = which == 1;
-            if (end == val || *end != '\0' || errno != 0 || !(v >= (whole ? 1 : 0.1)) ||
-                !(v <= 1e6) || (whole && v != floor(v))) {
-                fprintf(stderr, "caviar watch: %s %s: expected %s\n", valued[which], val,
-                        whole ? "a whole number >= 1" : "a number of seconds >= 0.1");
-                return 2;
-            }
-            if (whole)
-                a->top = (int)v;
-            else
-                a->interval = v;
-        } else if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
-            fputs(watch_usage, stdout);
-            return -1;
-        } else if (opt[0] == '-' && opt[1] != '\0') {
-            fprintf(stderr, "caviar watch: unknown option '%s'\n%s", opt, watch_usage);
-            return 2;
-        } else if (a->results == NULL) {
-            a->results = opt;
-        } else {
-            fprintf(stderr, "caviar watch: one results file expected, got '%s' and '%s'\n%s",
-                    a->results, opt, watch_usage);
-            return 2;
-        }
-    }
-    if (a->results == NULL) {
-        fprintf(stderr, "caviar watch: no results file given\n%s", watch_usage);
-        return 2;
-    }
-    return 0;
-}
+static const cv_arg_opt watch_opts[] = {
+    {.name = "--interval", .kind = CV_ARG_NUMBER, .offset = offsetof(watch_args, interval),
+     .lo = 0.1, .hi = 1e6},
+    {.name = "--top", .kind = CV_ARG_INT, .offset = offsetof(watch_args, top), .lo = 1,
+     .hi = 1000000, .expected = "a whole number >= 1"},
+};
+
+const cv_args_spec cv_watch_args = {
+    .command = "watch",
+    .usage = watch_usage,
+    .opts = watch_opts,
+    .n_opts = (int)(sizeof watch_opts / sizeof *watch_opts),
+    .positional = "results file",
+    .positional_offset = offsetof(watch_args, results),
+};
 
 static void nap(double seconds)
 {
@@ -110,8 +70,8 @@ static void nap(double seconds)
 
 int cv_cmd_watch(int argc, char **argv)
 {
-    watch_args a = {0};
-    int status = parse_args(argc, argv, &a);
+    watch_args a = {.interval = 2, .top = 10};
+    int status = cv_args_parse(&cv_watch_args, argc, argv, &a);
     if (status != 0)
         return status < 0 ? 0 : status;
     bool tty = isatty(STDOUT_FILENO);

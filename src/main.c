@@ -12,38 +12,41 @@ typedef struct command {
     const char *name;
     int (*run)(int argc, char **argv);
     const char *usage;
-    /* The results file the command reads, for run_command: "" the first
-     * argument naming a file, "--from" the argument after that option (run
-     * in this process when absent); NULL: the command runs in this process. */
+    /* The results file the command reads, for run_command: "" its
+     * positional argument when that names a file, "--from" the value of that
+     * option (run in this process when absent); NULL: the command runs in
+     * this process. args: the command's argument table, where reads is set. */
     const char *reads;
+    const cv_args_spec *args;
 } command;
 
 static const command commands[] = {
     {"run", cv_cmd_run,
      "run JOB.yaml [-o RESULTS.h5] [--time-limit SECONDS] [--threads-per-worker N] [--force]\n"
-     "                                                              a study, under mpirun (1 rank: sequential)", NULL},
+     "                                                              a study, under mpirun (1 rank: sequential)", NULL, NULL},
     {"resume", cv_cmd_resume,
      "resume RESULTS.h5 [--time-limit SECONDS] [--threads-per-worker N]\n"
-     "                                                              finish an interrupted study", NULL},
+     "                                                              finish an interrupted study", NULL, NULL},
     {"report", cv_cmd_report,
      "report RESULTS.h5 [--top K] [--svg DIR]              leaderboard, what matters, next region, figures",
-     ""},
+     "", &cv_report_args},
     {"watch", cv_cmd_watch,
-     "watch RESULTS.h5 [--interval S] [--top K]            live leaderboard of a running study", ""},
+     "watch RESULTS.h5 [--interval S] [--top K]            live leaderboard of a running study", "",
+     &cv_watch_args},
     {"train", cv_cmd_train,
      "train JOB.yaml [--set NAME=VALUE]... [--threads N]   train one configuration (panda mode)\n"
      "         [-o RESULTS.h5 [--force]]                            ... into a results file\n"
      "  caviar train --from RESULTS.h5 --trial N|best [--set NAME=VALUE]... [-o OUT.h5]\n"
      "                                                              continue a trial from its checkpoint",
-     "--from"},
+     "--from", &cv_train_args},
     {"predict", cv_cmd_predict,
      "predict RESULTS.h5 [--trial N|best] [--data test|PATH] [-o PRED.csv]\n"
      "                                                              apply a kept checkpoint to a data set",
-     ""},
+     "", &cv_predict_args},
     {"validate", cv_cmd_validate,
-     "validate JOB.yaml                                    parse, check, print the search space", NULL},
+     "validate JOB.yaml                                    parse, check, print the search space", NULL, NULL},
     {"sample", cv_cmd_sample,
-     "sample JOB.yaml [-n N] [--round R] [--all]           the configurations a study would try (CSV)", NULL},
+     "sample JOB.yaml [-n N] [--round R] [--all]           the configurations a study would try (CSV)", NULL, NULL},
 };
 
 /* ---- commands that read results files, in a child process ----------------------
@@ -83,19 +86,15 @@ static int cmd_receive(void *arg, int fd, cv_error *err)
     return cv_read_all(fd, &((isolated_cmd *)arg)->status, sizeof(int)) < 0 ? 1 : 0;
 }
 
-/* The results file cmd reads (see command.reads), or NULL. */
+/* The results file cmd reads (see command.reads), or NULL. Read from the
+ * command's table without checking the arguments: the command does that. */
 static const char *results_arg(const command *cmd, int argc, char **argv)
 {
+    if (cmd->reads[0] != '\0')
+        return cv_args_peek(cmd->args, argc, argv, cmd->reads);
+    const char *file = cv_args_peek(cmd->args, argc, argv, NULL);
     struct stat st;
-    for (int i = 1; i < argc; i++) {
-        if (cmd->reads[0] != '\0') {
-            if (strcmp(argv[i], cmd->reads) == 0 && i + 1 < argc)
-                return argv[i + 1];
-        } else if (argv[i][0] != '-' && stat(argv[i], &st) == 0 && S_ISREG(st.st_mode)) {
-            return argv[i];
-        }
-    }
-    return NULL;
+    return file != NULL && stat(file, &st) == 0 && S_ISREG(st.st_mode) ? file : NULL;
 }
 
 static int run_command(const command *cmd, int argc, char **argv)
