@@ -13,13 +13,7 @@
 #include <string.h>
 
 #include "caviar/config.h"
-
-/* Fails, showing the message, unless haystack contains needle. */
-#define assert_contains(haystack, needle)                                                   \
-    do {                                                                                    \
-        if (strstr((haystack), (needle)) == NULL)                                           \
-            fail_msg("expected \"%s\" to contain \"%s\"", (haystack), (needle));            \
-    } while (0)
+#include "testutil.h"
 
 /* The names, in enum order, exactly as job files and results tables use them. */
 static void test_table_names_in_order(void **state)

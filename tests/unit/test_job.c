@@ -16,12 +16,6 @@
 #include "caviar/job.h"
 #include "testutil.h"
 
-#define assert_contains(haystack, needle)                                                   \
-    do {                                                                                    \
-        if (strstr((haystack), (needle)) == NULL)                                           \
-            fail_msg("expected \"%s\" to contain \"%s\"", (haystack), (needle));            \
-    } while (0)
-
 /* Writes text to tu_path(name) and loads it; the job must load. */
 static void load_ok(cv_job *job, const char *name, const char *text)
 {

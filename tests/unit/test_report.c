@@ -27,14 +27,6 @@
 #include "caviar/report.h"
 #include "testutil.h"
 
-#define CHECK(cond, ...)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            print_error("%s:%d: check failed: %s\n  ", __FILE__, __LINE__, #cond);               \
-            fail_msg(__VA_ARGS__);                                                               \
-        }                                                                                        \
-    } while (0)
-
 #define OK(call)                                                                                 \
     do {                                                                                         \
         cv_error_clear(&err);                                                                    \

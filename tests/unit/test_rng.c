@@ -19,15 +19,7 @@
 #include <cmocka.h>
 
 #include "caviar/rng.h"
-
-/* Fails the test with a message when cond is false. */
-#define CHECK(cond, ...)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            print_error("%s:%d: check failed: %s\n  ", __FILE__, __LINE__, #cond);               \
-            fail_msg(__VA_ARGS__);                                                               \
-        }                                                                                        \
-    } while (0)
+#include "testutil.h"
 
 /* ---- reference algorithms, written from their published descriptions ---- */
 

@@ -25,15 +25,6 @@
 #include "caviar/space.h"
 #include "testutil.h"
 
-/* Fails the test with a message when cond is false. */
-#define CHECK(cond, ...)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            print_error("%s:%d: check failed: %s\n  ", __FILE__, __LINE__, #cond);               \
-            fail_msg(__VA_ARGS__);                                                               \
-        }                                                                                        \
-    } while (0)
-
 /* ---- helpers ------------------------------------------------------------ */
 
 /* Loads text as job file `name` and builds its space; both must succeed. */

@@ -30,14 +30,6 @@
 #include "caviar/store.h"
 #include "testutil.h"
 
-#define CHECK(cond, ...)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            print_error("%s:%d: check failed: %s\n  ", __FILE__, __LINE__, #cond);               \
-            fail_msg(__VA_ARGS__);                                                               \
-        }                                                                                        \
-    } while (0)
-
 /* Asserts a store call succeeded, printing its message otherwise. */
 #define OK(call)                                                                                 \
     do {                                                                                         \

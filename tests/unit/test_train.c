@@ -24,15 +24,7 @@
 #include "caviar/nn.h"
 #include "caviar/rng.h"
 #include "caviar/train.h"
-
-/* Fails the test with a message when cond is false. */
-#define CHECK(cond, ...)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            print_error("%s:%d: check failed: %s\n  ", __FILE__, __LINE__, #cond);               \
-            fail_msg(__VA_ARGS__);                                                               \
-        }                                                                                        \
-    } while (0)
+#include "testutil.h"
 
 enum { D = 4, CLASSES = 3, N_TRAIN = 300, N_DEV = 90, MAX_EPOCHS = 32 };
 

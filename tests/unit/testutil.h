@@ -1,5 +1,7 @@
-/* testutil.h: small helpers shared by the unit tests: a scratch directory
- * per test executable and files written into it. */
+/* testutil.h: small helpers shared by the unit tests: checks that say what
+ * went wrong, a scratch directory per test executable and files written into
+ * it. Include it after cmocka.h, whose fail_msg and print_error the checks
+ * use. */
 #ifndef CAVIAR_TESTUTIL_H
 #define CAVIAR_TESTUTIL_H
 
@@ -8,6 +10,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* Fails the test unless cond holds, printing the place, the condition and a
+ * printf-style account of the values involved:
+ * CHECK(fabs(a - b) < 1e-6, "a %g, b %g", a, b). */
+#define CHECK(cond, ...)                                                                         \
+    do {                                                                                         \
+        if (!(cond)) {                                                                           \
+            print_error("%s:%d: check failed: %s\n  ", __FILE__, __LINE__, #cond);               \
+            fail_msg(__VA_ARGS__);                                                               \
+        }                                                                                        \
+    } while (0)
+
+/* Fails, showing the message, unless haystack contains needle. */
+#define assert_contains(haystack, needle)                                                   \
+    do {                                                                                    \
+        if (strstr((haystack), (needle)) == NULL)                                           \
+            fail_msg("expected \"%s\" to contain \"%s\"", (haystack), (needle));            \
+    } while (0)
 
 static inline int tu_remove_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 {
