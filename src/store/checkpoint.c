@@ -1,4 +1,5 @@
-/* checkpoint.c: a trial's weights, running statistics and optimizer state.
+/* checkpoint.c: one checkpoint: a trial's weights, running statistics and
+ * optimizer state, written to its side file and read back.
  *
  * A checkpoint is a group trial_NNNNNN:
  *     attrs  trial, seed, epochs_trained, inputs, classes, dev_accuracy, dev_loss, and every
@@ -14,8 +15,9 @@
  * During a run (SWMR mode, when no object may be created in the results file)
  * it is the only group of a side file PATH.ckpt/trial_NNNNNN.h5, written to a
  * temp name, fsynced and renamed: a reader never sees half a checkpoint. At
- * the end cv_store_gather_checkpoints copies the best ones into /checkpoints
- * (H5Ocopy, bit for bit), links /best and removes the side files. */
+ * the end cv_store_gather_checkpoints (gather.c) copies the best ones into
+ * /checkpoints (H5Ocopy, bit for bit), links /best and removes the side
+ * files. Reading finds the group in either place (cv_ckpt_locate, gather.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,38 +31,46 @@
 
 #define CKPT_FORMAT "caviar-checkpoint"
 
-static void group_name(char *buf, size_t size, int64_t trial)
+/* ---- names ------------------------------------------------------------------ */
+
+void cv_ckpt_group_name(char *buf, size_t size, int64_t trial)
 {
     snprintf(buf, size, "trial_%06lld", (long long)trial);
 }
 
-static void side_path(char *buf, size_t size, const cv_store *s, int64_t trial)
+void cv_ckpt_side_path(char *buf, size_t size, const cv_store *s, int64_t trial)
 {
     snprintf(buf, size, "%s/trial_%06lld.h5", s->ckpt_dir, (long long)trial);
 }
 
+/* Whether name is that of a side-file checkpoint (trial_NNNNNN.h5, not a
+ * writer's temp file), and its trial. */
+bool cv_ckpt_side_trial(const char *name, int64_t *trial)
+{
+    long long t;
+    int end = 0;
+    if (sscanf(name, "trial_%lld.h5%n", &t, &end) != 1 || name[end] != '\0' || t < 0)
+        return false;
+    *trial = t;
+    return true;
+}
+
+bool cv_ckpt_side_exists(const cv_store *s, int64_t trial)
+{
+    char path[4096];
+    cv_ckpt_side_path(path, sizeof path, s, trial);
+    return access(path, R_OK) == 0;
+}
+
 /* ---- writing -------------------------------------------------------------- */
 
-/* One float32 dataset at name under loc (intermediate groups created). */
+/* One tensor's values (data: its own, or a moment) at name under loc
+ * (intermediate groups created by lcpl). */
 static int write_tensor(hid_t loc, const char *name, const cv_tensor *t, const float *data,
                         hid_t lcpl)
 {
-    int ret = -1;
-    hid_t space = H5I_INVALID_HID, dset = H5I_INVALID_HID;
     hsize_t dims[2] = {(hsize_t)t->dims[0], (hsize_t)t->dims[1]};
-    if ((space = H5Screate_simple(t->rank, dims, NULL)) < 0)
-        goto error;
-    if ((dset = H5Dcreate2(loc, name, H5T_IEEE_F32LE, space, lcpl, H5P_DEFAULT, H5P_DEFAULT)) < 0)
-        goto error;
-    if (H5Dwrite(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-        goto error;
-    ret = 0;
-error:;
-    hid_t stack = cv_h5_stack_save(ret);
-    if (cv_h5_close(&dset) < 0 || cv_h5_close(&space) < 0)
-        ret = -1;
-    cv_h5_stack_restore(stack);
-    return ret;
+    return cv_h5_write_floats(loc, name, t->rank, dims, data, lcpl);
 }
 
 /* Writes the checkpoint group gname under loc. Returns 0 or -1 (HDF5 says why). */
@@ -140,9 +150,9 @@ static int save_checkpoint(cv_store *s, const cv_nn *net, const cv_checkpoint_in
     if (mkdir(s->ckpt_dir, 0777) != 0 && errno != EEXIST)
         return cv_fail(err, CV_ERR_IO, "%s: cannot create the checkpoint directory: %s",
                        s->ckpt_dir, strerror(errno));
-    side_path(final, sizeof final, s, info->trial);
+    cv_ckpt_side_path(final, sizeof final, s, info->trial);
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", final, (long)getpid());
-    group_name(gname, sizeof gname, info->trial);
+    cv_ckpt_group_name(gname, sizeof gname, info->trial);
 
     if ((file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
         ret = cv_h5_fail(err, CV_ERR_IO, "%s: cannot create the checkpoint file", tmp);
@@ -202,278 +212,6 @@ void cv_store_remove_side_files(const char *ckpt_dir, bool remove_dir)
         rmdir(ckpt_dir); /* fails, harmlessly, if something else lives there */
 }
 
-/* ---- finding a checkpoint ------------------------------------------------------ */
-
-/* Whether /checkpoints/<gname> exists. */
-static htri_t gathered(hid_t file, const char *gname)
-{
-    htri_t r = H5Lexists(file, CV_CHECKPOINTS, H5P_DEFAULT);
-    if (r <= 0)
-        return r;
-    char path[64];
-    snprintf(path, sizeof path, CV_CHECKPOINTS "/%s", gname);
-    return H5Lexists(file, path, H5P_DEFAULT);
-}
-
-static bool side_file_exists(const cv_store *s, int64_t trial)
-{
-    char path[4096];
-    side_path(path, sizeof path, s, trial);
-    return access(path, R_OK) == 0;
-}
-
-/* The rows of /trials folded to one per trial, in id order
- * (cv_trial_rows_fold: a trial's last finished row wins). */
-static int folded_trials(cv_store *s, cv_trial_row **rows, int64_t *n, cv_error *err)
-{
-    int rc = cv_store_read_trials(s, rows, n, err);
-    if (rc < 0)
-        return rc;
-    int64_t k = cv_trial_rows_fold(*rows, *n);
-    if (k < 0) {
-        free(*rows);
-        *rows = NULL, *n = 0;
-        return cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for the trials", s->path);
-    }
-    *n = k;
-    return 0;
-}
-
-/* Sorts rows best first (insertion sort: tables are small). */
-static void rank_rows(cv_trial_row *rows, int64_t n, cv_metric metric)
-{
-    for (int64_t i = 1; i < n; i++) {
-        cv_trial_row r = rows[i];
-        int64_t j = i;
-        while (j > 0 && cv_trial_row_ranks_before(&r, &rows[j - 1], metric)) {
-            rows[j] = rows[j - 1];
-            j--;
-        }
-        rows[j] = r;
-    }
-}
-
-/* A growable list of rows. */
-typedef struct row_list {
-    cv_trial_row *rows;
-    int64_t n, cap;
-} row_list;
-
-static int row_list_push(row_list *l, const cv_trial_row *r)
-{
-    if (l->n == l->cap) {
-        int64_t cap = l->cap ? 2 * l->cap : 16;
-        cv_trial_row *p = realloc(l->rows, (size_t)cap * sizeof *p);
-        if (p == NULL)
-            return -1;
-        l->rows = p, l->cap = cap;
-    }
-    l->rows[l->n++] = *r;
-    return 0;
-}
-
-static bool row_list_has(const row_list *l, int64_t trial)
-{
-    for (int64_t i = 0; i < l->n; i++)
-        if (l->rows[i].trial == trial)
-            return true;
-    return false;
-}
-
-/* A row for a checkpoint whose trial has no row (its run was killed before
- * writing it): what the checkpoint itself records, enough to rank it. Its
- * figures are those of an epoch that ended, so it ranks by them as a
- * finished trial would (an interrupted row's figures would not count). */
-static int row_from_checkpoint(hid_t g, cv_trial_row *r)
-{
-    memset(r, 0, sizeof *r);
-    r->status = CV_TRIAL_DONE;
-    r->parent = -1;
-    return cv_h5_attr_get(g, "trial", H5T_NATIVE_INT64, &r->trial) < 0 ||
-                   cv_h5_attr_get(g, "dev_accuracy", H5T_NATIVE_DOUBLE, &r->dev_accuracy) < 0 ||
-                   cv_h5_attr_get(g, "dev_loss", H5T_NATIVE_DOUBLE, &r->dev_loss) < 0
-               ? -1
-               : 0;
-}
-
-/* Whether name is that of a side-file checkpoint (trial_NNNNNN.h5, not a
- * writer's temp file), and its trial. */
-static bool side_trial(const char *name, int64_t *trial)
-{
-    long long t;
-    int end = 0;
-    if (sscanf(name, "trial_%lld.h5%n", &t, &end) != 1 || name[end] != '\0' || t < 0)
-        return false;
-    *trial = t;
-    return true;
-}
-
-/* Every trial that has a checkpoint, gathered in /checkpoints or in a side
- * file, as rows to rank: its row of /trials (the one cv_trial_rows_fold
- * keeps), or else what the checkpoint records. Unreadable side files (a
- * foreign file dropped there) are skipped. */
-static int candidates(cv_store *s, row_list *out, cv_error *err)
-{
-    cv_trial_row *rows = NULL;
-    int64_t n = 0;
-    char gname[32];
-    memset(out, 0, sizeof *out);
-    int ret = folded_trials(s, &rows, &n, err);
-    if (ret < 0)
-        return ret;
-    for (int64_t i = 0; i < n && ret == 0; i++) {
-        group_name(gname, sizeof gname, rows[i].trial);
-        htri_t g = gathered(s->file, gname);
-        if (g < 0)
-            ret = cv_h5_fail(err, CV_ERR_INPUT, "%s: cannot look up /checkpoints", s->path);
-        else if ((g > 0 || side_file_exists(s, rows[i].trial)) && row_list_push(out, &rows[i]) < 0)
-            ret = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory", s->path);
-    }
-    free(rows);
-
-    /* Gathered checkpoints without a row. */
-    htri_t has = ret == 0 ? H5Lexists(s->file, CV_CHECKPOINTS, H5P_DEFAULT) : 0;
-    if (has > 0) {
-        hid_t ck = H5Gopen2(s->file, CV_CHECKPOINTS, H5P_DEFAULT);
-        H5G_info_t gi = {0};
-        if (ck < 0 || H5Gget_info(ck, &gi) < 0)
-            ret = cv_h5_fail(err, CV_ERR_INPUT, "%s: cannot list /checkpoints", s->path);
-        for (hsize_t i = 0; ret == 0 && i < gi.nlinks; i++) {
-            char name[64];
-            cv_trial_row r;
-            if (H5Lget_name_by_idx(ck, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name,
-                                   H5P_DEFAULT) < 0)
-                continue;
-            hid_t g = H5Gopen2(ck, name, H5P_DEFAULT);
-            if (g >= 0 && row_from_checkpoint(g, &r) == 0 && !row_list_has(out, r.trial) &&
-                row_list_push(out, &r) < 0)
-                ret = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory", s->path);
-            cv_h5_close(&g);
-        }
-        cv_h5_close(&ck);
-    }
-
-    /* Side files without a row. */
-    DIR *d = ret == 0 ? opendir(s->ckpt_dir) : NULL;
-    struct dirent *e;
-    while (d != NULL && ret == 0 && (e = readdir(d)) != NULL) {
-        int64_t t;
-        if (!side_trial(e->d_name, &t) || row_list_has(out, t))
-            continue;
-        char path[4400];
-        snprintf(path, sizeof path, "%s/%s", s->ckpt_dir, e->d_name);
-        group_name(gname, sizeof gname, t);
-        hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-        hid_t g = f >= 0 ? H5Gopen2(f, gname, H5P_DEFAULT) : H5I_INVALID_HID;
-        cv_trial_row r;
-        if (g >= 0 && row_from_checkpoint(g, &r) == 0 && r.trial == t &&
-            row_list_push(out, &r) < 0)
-            ret = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory", s->path);
-        cv_h5_close(&g);
-        cv_h5_close(&f);
-    }
-    if (d != NULL)
-        closedir(d);
-    if (ret < 0) {
-        free(out->rows);
-        memset(out, 0, sizeof *out);
-    }
-    return ret;
-}
-
-/* The open checkpoint group of trial (or CV_STORE_BEST) in s's file or a side
- * file (*side, to be closed by the caller after the group). */
-static int locate(cv_store *s, int64_t trial, hid_t *group, hid_t *side, int64_t *found,
-                  cv_error *err)
-{
-    char gname[32], path[4096];
-    int ret = 0;
-    cv_trial_row *rows = NULL;
-    int64_t n = 0;
-    *group = *side = H5I_INVALID_HID;
-
-    if (trial == CV_STORE_BEST) {
-        htri_t has_best = H5Lexists(s->file, CV_BEST, H5P_DEFAULT);
-        if (has_best > 0 && H5Oexists_by_name(s->file, CV_BEST, H5P_DEFAULT) > 0) {
-            if ((*group = H5Gopen2(s->file, CV_BEST, H5P_DEFAULT)) < 0)
-                return cv_h5_fail(err, CV_ERR_INPUT, "%s: cannot open /best", s->path);
-            int64_t t = -1;
-            if (cv_h5_attr_get(*group, "trial", H5T_NATIVE_INT64, &t) < 0)
-                return cv_h5_fail(err, CV_ERR_INPUT, "%s: /best has no attribute trial", s->path);
-            *found = t;
-            return 0;
-        }
-        /* No /best yet (a run that did not finish): the best trial that has
-         * a checkpoint, gathered or in a side file. */
-        row_list c;
-        if ((ret = candidates(s, &c, err)) < 0)
-            return ret;
-        rank_rows(c.rows, c.n, s->metric);
-        trial = c.n > 0 ? c.rows[0].trial : -1;
-        free(c.rows);
-        if (trial < 0)
-            return cv_fail(err, CV_ERR_INPUT,
-                           "%s: no trial has a checkpoint (the job's checkpoints: {keep: 0}?)",
-                           s->path);
-    }
-
-    *found = trial;
-    group_name(gname, sizeof gname, trial);
-    htri_t g = gathered(s->file, gname);
-    if (g < 0)
-        return cv_h5_fail(err, CV_ERR_INPUT, "%s: cannot look up /checkpoints", s->path);
-    if (g > 0) {
-        snprintf(path, sizeof path, CV_CHECKPOINTS "/%s", gname);
-        if ((*group = H5Gopen2(s->file, path, H5P_DEFAULT)) < 0)
-            return cv_h5_fail(err, CV_ERR_INPUT, "%s: cannot open /%s", s->path, path);
-        return 0;
-    }
-    if (side_file_exists(s, trial)) {
-        side_path(path, sizeof path, s, trial);
-        if ((*side = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
-            return cv_h5_fail(err, CV_ERR_INPUT, "%s: cannot open the checkpoint file", path);
-        if ((*group = H5Gopen2(*side, gname, H5P_DEFAULT)) < 0)
-            return cv_h5_fail(err, CV_ERR_INPUT, "%s: no group %s", path, gname);
-        return 0;
-    }
-
-    /* Say which: no such trial, or a trial without a checkpoint. */
-    if ((ret = folded_trials(s, &rows, &n, err)) < 0)
-        return ret;
-    bool known = false;
-    int64_t lo = INT64_MAX, hi = -1;
-    for (int64_t i = 0; i < n; i++) {
-        known |= rows[i].trial == trial;
-        lo = rows[i].trial < lo ? rows[i].trial : lo;
-        hi = rows[i].trial > hi ? rows[i].trial : hi;
-    }
-    if (!known && n == 0)
-        ret = cv_fail(err, CV_ERR_INPUT, "%s: no trial %lld: the file has no trials yet", s->path,
-                      (long long)trial);
-    else if (!known)
-        ret = cv_fail(err, CV_ERR_INPUT, "%s: no trial %lld (the file has trials %lld to %lld)",
-                      s->path, (long long)trial, (long long)lo, (long long)hi);
-    else {
-        char kept[256] = "";
-        size_t len = 0;
-        int shown = 0;
-        row_list c;
-        cv_error ignored = {0}; /* the listing is a courtesy: err keeps its message */
-        if (candidates(s, &c, &ignored) < 0)
-            c.n = 0, c.rows = NULL;
-        for (int64_t i = 0; i < c.n && len < sizeof kept - 24; i++, shown++)
-            len += (size_t)snprintf(kept + len, sizeof kept - len, "%s%lld", shown ? ", " : "",
-                                    (long long)c.rows[i].trial);
-        free(c.rows);
-        ret = cv_fail(err, CV_ERR_INPUT,
-                      "%s: trial %lld has no checkpoint (only the best trials keep theirs, "
-                      "checkpoints: {keep: K}; trials with one: %s)",
-                      s->path, (long long)trial, shown ? kept : "none");
-    }
-    free(rows);
-    return ret;
-}
-
 /* ---- reading ------------------------------------------------------------------ */
 
 static int read_info(cv_store *s, hid_t g, const char *where, cv_checkpoint_info *info,
@@ -530,7 +268,7 @@ static int checkpoint_info(cv_store *s, int64_t trial, cv_checkpoint_info *info,
     hid_t g = H5I_INVALID_HID, side = H5I_INVALID_HID;
     int64_t found = -1;
     char where[64];
-    int ret = locate(s, trial, &g, &side, &found, err);
+    int ret = cv_ckpt_locate(s, trial, &g, &side, &found, err);
     if (ret == 0) {
         snprintf(where, sizeof where, "checkpoint of trial %lld", (long long)found);
         ret = read_info(s, g, where, info, err);
@@ -547,40 +285,6 @@ int cv_store_checkpoint_info(cv_store *s, int64_t trial, cv_checkpoint_info *inf
     int rc = checkpoint_info(s, trial, info, err);
     cv_h5_quiet_off(&q);
     return rc;
-}
-
-void cv_store_probe_checkpoints(cv_store *s)
-{
-    /* Every side file, whole (its own HDF5 file: a reader opens it whatever
-     * its row says). */
-    DIR *d = opendir(s->ckpt_dir);
-    struct dirent *e;
-    while (d != NULL && (e = readdir(d)) != NULL) {
-        int64_t t;
-        char path[4400];
-        if (!side_trial(e->d_name, &t))
-            continue;
-        side_path(path, sizeof path, s, t);
-        hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-        if (f >= 0)
-            cv_h5_walk(f);
-        cv_h5_close(&f);
-    }
-    if (d != NULL)
-        closedir(d);
-
-    cv_checkpoint_info info;
-    cv_error ignored = {0};
-    row_list all;
-    if (candidates(s, &all, &ignored) == 0) {
-        for (int64_t i = 0; i < all.n; i++) {
-            cv_error_clear(&ignored);
-            (void)checkpoint_info(s, all.rows[i].trial, &info, &ignored);
-        }
-        free(all.rows);
-    }
-    cv_error_clear(&ignored);
-    (void)checkpoint_info(s, CV_STORE_BEST, &info, &ignored);
 }
 
 /* Reads dataset name under g into dst, which must have t's shape. */
@@ -617,7 +321,7 @@ static int load_checkpoint(cv_store *s, int64_t trial, cv_nn *net, cv_error *err
     int64_t found = -1;
     char where[64];
     cv_checkpoint_info info;
-    int ret = locate(s, trial, &g, &side, &found, err);
+    int ret = cv_ckpt_locate(s, trial, &g, &side, &found, err);
     if (ret < 0)
         goto done;
     snprintf(where, sizeof where, "checkpoint of trial %lld", (long long)found);
@@ -660,114 +364,6 @@ int cv_store_load_checkpoint(cv_store *s, int64_t trial, cv_nn *net, cv_error *e
 {
     cv_h5_quiet q = cv_h5_quiet_on();
     int rc = load_checkpoint(s, trial, net, err);
-    cv_h5_quiet_off(&q);
-    return rc;
-}
-
-/* ---- gathering ----------------------------------------------------------------- */
-
-/* Copies the side file of trial into /checkpoints (replacing a group of that
- * name). */
-static int copy_side_file(cv_store *s, hid_t ckpts, int64_t trial, cv_error *err)
-{
-    char path[4096], gname[32];
-    side_path(path, sizeof path, s, trial);
-    group_name(gname, sizeof gname, trial);
-    hid_t side = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (side < 0)
-        return cv_h5_fail(err, CV_ERR_IO, "%s: cannot open the checkpoint file", path);
-    int ret = 0;
-    htri_t old = H5Lexists(ckpts, gname, H5P_DEFAULT);
-    if (old < 0 || (old > 0 && H5Ldelete(ckpts, gname, H5P_DEFAULT) < 0))
-        ret = cv_h5_fail(err, CV_ERR_IO, "%s: cannot replace /checkpoints/%s", s->path, gname);
-    else if (H5Ocopy(side, gname, ckpts, gname, H5P_DEFAULT, H5P_DEFAULT) < 0)
-        ret = cv_h5_fail(err, CV_ERR_IO, "%s: cannot copy %s into /checkpoints", s->path, path);
-    if (H5Fclose(side) < 0 && ret == 0)
-        ret = cv_h5_fail(err, CV_ERR_IO, "%s: cannot close", path);
-    return ret;
-}
-
-static int gather(cv_store *s, int keep, cv_metric metric, cv_error *err)
-{
-    int ret = 0;
-    hid_t ckpts = H5I_INVALID_HID;
-    cv_trial_row *rows = NULL;
-    char gname[32], target[64];
-
-    if (!s->writable)
-        return cv_fail(err, CV_ERR_RUNTIME, "%s: opened read-only: cannot gather checkpoints",
-                       s->path);
-    /* Objects cannot be created in SWMR mode: close it, reopen plainly. */
-    if (s->swmr_write && (ret = cv_store_reopen_plain(s, err)) < 0)
-        return ret;
-    row_list c;
-    if ((ret = candidates(s, &c, err)) < 0)
-        return ret;
-    rows = c.rows;
-    int64_t m = c.n;
-
-    htri_t has = H5Lexists(s->file, CV_CHECKPOINTS, H5P_DEFAULT);
-    if (has < 0) {
-        ret = cv_h5_fail(err, CV_ERR_IO, "%s: cannot look up /checkpoints", s->path);
-        goto done;
-    }
-    ckpts = has ? H5Gopen2(s->file, CV_CHECKPOINTS, H5P_DEFAULT)
-                : H5Gcreate2(s->file, CV_CHECKPOINTS, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (ckpts < 0) {
-        ret = cv_h5_fail(err, CV_ERR_IO, "%s: cannot create /checkpoints", s->path);
-        goto done;
-    }
-
-    /* The trials with a side file or a gathered checkpoint, best first. */
-    rank_rows(rows, m, metric);
-    int64_t kept = keep == CV_CHECKPOINTS_ALL ? m : keep < m ? keep : m;
-
-    for (int64_t i = 0; i < m; i++) {
-        group_name(gname, sizeof gname, rows[i].trial);
-        if (i < kept && side_file_exists(s, rows[i].trial)) {
-            if ((ret = copy_side_file(s, ckpts, rows[i].trial, err)) < 0)
-                goto done;
-        } else if (i >= kept) {
-            htri_t g = H5Lexists(ckpts, gname, H5P_DEFAULT);
-            if (g < 0 || (g > 0 && H5Ldelete(ckpts, gname, H5P_DEFAULT) < 0)) {
-                ret = cv_h5_fail(err, CV_ERR_IO, "%s: cannot drop /checkpoints/%s", s->path,
-                                 gname);
-                goto done;
-            }
-        }
-    }
-
-    /* /best: a soft link, so that it follows the group by name. */
-    htri_t best = H5Lexists(s->file, CV_BEST, H5P_DEFAULT);
-    if (best < 0 || (best > 0 && H5Ldelete(s->file, CV_BEST, H5P_DEFAULT) < 0)) {
-        ret = cv_h5_fail(err, CV_ERR_IO, "%s: cannot replace /best", s->path);
-        goto done;
-    }
-    if (kept > 0) {
-        group_name(gname, sizeof gname, rows[0].trial);
-        snprintf(target, sizeof target, "/" CV_CHECKPOINTS "/%s", gname);
-        if (H5Lcreate_soft(target, s->file, CV_BEST, H5P_DEFAULT, H5P_DEFAULT) < 0) {
-            ret = cv_h5_fail(err, CV_ERR_IO, "%s: cannot link /best to %s", s->path, target);
-            goto done;
-        }
-    }
-    if (H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) {
-        ret = cv_h5_fail(err, CV_ERR_IO, "%s: cannot flush the gathered checkpoints", s->path);
-        goto done;
-    }
-    /* Everything kept is in the file now: the side files have served. */
-    cv_store_remove_side_files(s->ckpt_dir, true);
-done:
-    if (cv_h5_close(&ckpts) < 0 && ret == 0)
-        ret = cv_h5_fail(err, CV_ERR_IO, "%s: cannot close /checkpoints", s->path);
-    free(rows);
-    return ret;
-}
-
-int cv_store_gather_checkpoints(cv_store *s, int keep, cv_metric metric, cv_error *err)
-{
-    cv_h5_quiet q = cv_h5_quiet_on();
-    int rc = gather(s, keep, metric, err);
     cv_h5_quiet_off(&q);
     return rc;
 }

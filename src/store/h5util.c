@@ -1,12 +1,13 @@
 /* h5util.c: the HDF5 plumbing of the store: silencing HDF5's error printing
- * and turning its error stack into our messages, attributes, the boolean and
- * string types, compound layouts built at run time and appendable tables. */
+ * and turning its error stack into our messages, closing any identifier,
+ * the boolean and string types, attributes (numbers, text, hyperparameters),
+ * float32 datasets, and the 1-D appendable tables every results table is.
+ * The compound layouts of those tables are layout.c's. */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "store_int.h"
 
@@ -82,73 +83,6 @@ void cv_h5_stack_restore(hid_t stack)
 {
     if (stack >= 0)
         (void)H5Eset_current_stack(stack); /* the message is only lost if refused */
-}
-
-static uint64_t le_u64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-/* Walks the collection at c (avail bytes of the file from there): a "GCOL"
- * header (signature, version 1, 3 reserved zero bytes, the collection's
- * size, at least 4096), then objects (index, reference count, 4 reserved
- * bytes, size, the data padded to 8 bytes; index 0 is the free space, its
- * size counting its header) up to the collection's end, the last few bytes
- * free. Returns 1 for a damaged collection, 0 for a sound one, -1 when the
- * bytes are not a collection header at all (raw data that happens to hold
- * "GCOL": the version and reserved bytes make a false match about 2^-64
- * likely). */
-static int bad_collection(const unsigned char *c, size_t avail)
-{
-    if (avail < 16 || c[4] != 1 || c[5] != 0 || c[6] != 0 || c[7] != 0)
-        return -1;
-    uint64_t size = le_u64(c + 8);
-    if (size < 4096 || size > avail)
-        return 1;
-    uint64_t p = 16;
-    while (p < size) {
-        if (size - p < 16)
-            break; /* too small for an object header: free space */
-        unsigned idx = (unsigned)c[p] | (unsigned)c[p + 1] << 8;
-        uint64_t len = le_u64(c + p + 8);
-        uint64_t need = idx > 0 ? (len > size ? size + 1 : 16 + ((len + 7) & ~(uint64_t)7)) : len;
-        if (need == 0 || need > size - p)
-            return 1;
-        p += need;
-    }
-    return 0;
-}
-
-int cv_h5_bad_global_heap(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return -1;
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || st.st_size <= 0) {
-        int empty = st.st_size == 0;
-        fclose(f);
-        return empty ? 0 : -1;
-    }
-    size_t size = (size_t)st.st_size;
-    unsigned char *buf = malloc(size);
-    if (buf == NULL || fread(buf, 1, size, f) != size) {
-        free(buf);
-        fclose(f);
-        return buf == NULL ? 0 : -1; /* out of memory: leave it to HDF5 */
-    }
-    fclose(f);
-    int bad = 0;
-    const unsigned char *p = buf, *end = buf + size;
-    while (bad <= 0 && (p = memmem(p, (size_t)(end - p), "GCOL", 4)) != NULL) {
-        bad = bad_collection(p, (size_t)(end - p));
-        p += bad == 0 ? (size_t)le_u64(p + 8) : 4; /* past a sound collection */
-    }
-    free(buf);
-    return bad > 0;
 }
 
 int cv_h5_close(hid_t *id)
@@ -412,176 +346,26 @@ int cv_h5_attr_get_param(hid_t obj, cv_param p, double *v)
     return cv_param_check(p, *v, why, sizeof why) == 0 ? 0 : -2;
 }
 
-/* ---- layouts -------------------------------------------------------------- */
+/* ---- datasets --------------------------------------------------------------- */
 
-static size_t ftype_size(cv_ftype t, size_t len)
+int cv_h5_write_floats(hid_t loc, const char *name, int rank, const hsize_t *dims,
+                       const float *v, hid_t lcpl)
 {
-    switch (t) {
-    case CV_F_BOOL:
-        return 1;
-    case CV_F_I32:
-        return 4;
-    case CV_F_I64:
-    case CV_F_U64:
-    case CV_F_F64:
-        return 8;
-    case CV_F_STR:
-        return len;
-    }
-    return 0;
-}
-
-int cv_layout_add(cv_layout *L, const char *name, cv_ftype type, size_t len)
-{
-    if (L->n >= CV_MAX_FIELDS || strlen(name) >= sizeof L->f[0].name)
-        return -1;
-    size_t size = ftype_size(type, len);
-    size_t align = type == CV_F_STR || type == CV_F_BOOL ? 1 : size;
-    size_t off = (L->size + align - 1) / align * align;
-    cv_field *f = &L->f[L->n];
-    snprintf(f->name, sizeof f->name, "%s", name);
-    f->type = type;
-    f->len = len;
-    f->off = off;
-    L->size = off + size;
-    return L->n++;
-}
-
-int cv_layout_find(const cv_layout *L, const char *name)
-{
-    for (int i = 0; i < L->n; i++)
-        if (strcmp(L->f[i].name, name) == 0)
-            return i;
-    return -1;
-}
-
-/* The member type of field f, in memory or in the file. */
-static hid_t field_type(const cv_field *f, bool file, bool *owned)
-{
-    *owned = false;
-    switch (f->type) {
-    case CV_F_BOOL:
-        *owned = true;
-        return cv_h5_bool_type(file);
-    case CV_F_I32:
-        return file ? H5T_STD_I32LE : H5T_NATIVE_INT32;
-    case CV_F_I64:
-        return file ? H5T_STD_I64LE : H5T_NATIVE_INT64;
-    case CV_F_U64:
-        return file ? H5T_STD_U64LE : H5T_NATIVE_UINT64;
-    case CV_F_F64:
-        return file ? H5T_IEEE_F64LE : H5T_NATIVE_DOUBLE;
-    case CV_F_STR:
-        *owned = true;
-        return cv_h5_str_type(f->len);
-    }
-    return H5I_INVALID_HID;
-}
-
-static hid_t layout_type(const cv_layout *L, bool file)
-{
-    size_t packed = 0;
-    for (int i = 0; i < L->n; i++)
-        packed += ftype_size(L->f[i].type, L->f[i].len);
-    hid_t t = H5Tcreate(H5T_COMPOUND, file ? packed : L->size);
-    if (t < 0)
-        return H5I_INVALID_HID;
-    size_t off = 0;
-    for (int i = 0; i < L->n; i++) {
-        const cv_field *f = &L->f[i];
-        bool owned;
-        hid_t ft = field_type(f, file, &owned);
-        herr_t r = ft < 0 ? -1 : H5Tinsert(t, f->name, file ? off : f->off, ft);
-        if (owned && ft >= 0 && H5Tclose(ft) < 0)
-            r = -1;
-        if (r < 0) {
-            H5Tclose(t);
-            return H5I_INVALID_HID;
-        }
-        off += ftype_size(f->type, f->len);
-    }
-    return t;
-}
-
-hid_t cv_layout_mem_type(const cv_layout *L)
-{
-    return layout_type(L, false);
-}
-
-hid_t cv_layout_file_type(const cv_layout *L)
-{
-    return layout_type(L, true);
-}
-
-/* Field access: a memcpy each way, so that records need no alignment. */
-#define REC(rec, L, i) ((char *)(rec) + (L)->f[i].off)
-#define CREC(rec, L, i) ((const char *)(rec) + (L)->f[i].off)
-
-void cv_rec_put_i32(void *rec, const cv_layout *L, int i, int32_t v)
-{
-    memcpy(REC(rec, L, i), &v, sizeof v);
-}
-void cv_rec_put_i64(void *rec, const cv_layout *L, int i, int64_t v)
-{
-    memcpy(REC(rec, L, i), &v, sizeof v);
-}
-void cv_rec_put_u64(void *rec, const cv_layout *L, int i, uint64_t v)
-{
-    memcpy(REC(rec, L, i), &v, sizeof v);
-}
-void cv_rec_put_f64(void *rec, const cv_layout *L, int i, double v)
-{
-    memcpy(REC(rec, L, i), &v, sizeof v);
-}
-void cv_rec_put_bool(void *rec, const cv_layout *L, int i, bool v)
-{
-    int8_t b = v ? 1 : 0;
-    memcpy(REC(rec, L, i), &b, 1);
-}
-void cv_rec_put_str(void *rec, const cv_layout *L, int i, const char *s)
-{
-    /* NUL-padded to the width; a string exactly as wide needs no terminator. */
-    size_t len = L->f[i].len, n = strnlen(s, len);
-    memset(REC(rec, L, i), 0, len);
-    memcpy(REC(rec, L, i), s, n);
-}
-int32_t cv_rec_get_i32(const void *rec, const cv_layout *L, int i)
-{
-    int32_t v;
-    memcpy(&v, CREC(rec, L, i), sizeof v);
-    return v;
-}
-int64_t cv_rec_get_i64(const void *rec, const cv_layout *L, int i)
-{
-    int64_t v;
-    memcpy(&v, CREC(rec, L, i), sizeof v);
-    return v;
-}
-uint64_t cv_rec_get_u64(const void *rec, const cv_layout *L, int i)
-{
-    uint64_t v;
-    memcpy(&v, CREC(rec, L, i), sizeof v);
-    return v;
-}
-double cv_rec_get_f64(const void *rec, const cv_layout *L, int i)
-{
-    double v;
-    memcpy(&v, CREC(rec, L, i), sizeof v);
-    return v;
-}
-bool cv_rec_get_bool(const void *rec, const cv_layout *L, int i)
-{
-    int8_t b;
-    memcpy(&b, CREC(rec, L, i), 1);
-    return b != 0;
-}
-void cv_rec_get_str(const void *rec, const cv_layout *L, int i, char *out, size_t size)
-{
-    size_t n = strnlen(CREC(rec, L, i), L->f[i].len);
-    if (n >= size)
-        n = size - 1;
-    memcpy(out, CREC(rec, L, i), n);
-    out[n] = '\0';
+    int ret = -1;
+    hid_t space = H5I_INVALID_HID, dset = H5I_INVALID_HID;
+    if ((space = H5Screate_simple(rank, dims, NULL)) < 0)
+        goto error;
+    if ((dset = H5Dcreate2(loc, name, H5T_IEEE_F32LE, space, lcpl, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+        goto error;
+    if (H5Dwrite(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
+        goto error;
+    ret = 0;
+error:;
+    hid_t stack = cv_h5_stack_save(ret);
+    if (cv_h5_close(&dset) < 0 || cv_h5_close(&space) < 0)
+        ret = -1;
+    cv_h5_stack_restore(stack);
+    return ret;
 }
 
 /* ---- tables ---------------------------------------------------------------- */

@@ -1,19 +1,28 @@
-/* probe.c: reading every part of an HDF5 file once, for the probe that
- * cv_store_open runs in a child process (see store.c and caviar/isolate.h).
+/* probe.c: before caviar reads a results file, a child process reads all
+ * of it (cv_store_probe, run by cv_store_open; see "Damaged files" in
+ * caviar/store.h and caviar/isolate.h).
  *
  * HDF5 1.10 trusts some structures of the files it reads (object headers,
  * group B-trees and heaps, a dataset's storage), and a damaged results
  * file can make the library crash wherever caviar happens to read it:
- * opening a table, a checkpoint's attributes, a tensor. The walk reads all
- * of them (every object, every attribute, every dataset whose reading can
- * go wrong) the way caviar's own readers would, so that the crash, if any,
- * ends the probing child and not caviar. It reports nothing: a part HDF5 refuses
- * with an error is skipped, since the reader that needs it says so itself
- * with a better message. */
+ * opening a table, a checkpoint's attributes, a tensor. The child opens the
+ * file as a reader would and reads it through the store's own readers (HDF5
+ * reaches the same structure by different paths: an attribute opened by
+ * name is decoded unlike one met while iterating), then walks every object,
+ * attribute and soft link, and every dataset whose reading can go wrong, so
+ * that the crash, the loop or the runaway allocation, if any, ends the
+ * probing child and not caviar. The child reports nothing: a part HDF5
+ * refuses with an error is skipped, since the reader that needs it says so
+ * itself with a better message. */
+#include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
+#include "caviar/isolate.h"
 #include "store_int.h"
+
+/* ---- walking every object --------------------------------------------------- */
 
 /* Datasets larger than this are opened but not read (a checkpoint of a
  * huge network); HDF5 reads their storage in the same way as smaller ones. */
@@ -110,8 +119,103 @@ static herr_t probe_link(hid_t root, const char *name, const H5L_info_t *info, v
     return 0;
 }
 
-void cv_h5_walk(hid_t file)
+/* Reads every object, attribute and soft link of an open file, and every
+ * dataset whose reading could go wrong, ignoring what HDF5 refuses. */
+static void walk(hid_t file)
 {
     (void)H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_NATIVE, probe_object, NULL, H5O_INFO_BASIC);
     (void)H5Lvisit(file, H5_INDEX_NAME, H5_ITER_NATIVE, probe_link, NULL);
+}
+
+/* ---- the probing child ------------------------------------------------------- */
+
+/* Every side-file checkpoint of s walked whole (its own HDF5 file: a reader
+ * opens it whatever its row says), then the description of every checkpoint
+ * (gathered, in side files, and /best) read as cv_store_checkpoint_info and
+ * the gathering read them. */
+static void probe_checkpoints(cv_store *s)
+{
+    DIR *d = opendir(s->ckpt_dir);
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        int64_t t;
+        char path[4400];
+        if (!cv_ckpt_side_trial(e->d_name, &t))
+            continue;
+        cv_ckpt_side_path(path, sizeof path, s, t);
+        hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        if (f >= 0)
+            walk(f);
+        cv_h5_close(&f);
+    }
+    if (d != NULL)
+        closedir(d);
+
+    cv_checkpoint_info info;
+    cv_error ignored = {0};
+    cv_trial_row *rows = NULL;
+    int64_t n = 0;
+    if (cv_ckpt_candidates(s, &rows, &n, &ignored) == 0) {
+        for (int64_t i = 0; i < n; i++) {
+            cv_error_clear(&ignored);
+            (void)cv_store_checkpoint_info(s, rows[i].trial, &info, &ignored);
+        }
+        free(rows);
+    }
+    cv_error_clear(&ignored);
+    (void)cv_store_checkpoint_info(s, CV_STORE_BEST, &info, &ignored);
+}
+
+/* In the probing child: opens path as a reader would and reads all of it.
+ * Failures are left for the real open to report. */
+static int probe_work(void *arg, cv_error *err)
+{
+    (void)err;
+    const char *path = arg;
+    cv_store *s = NULL;
+    cv_error ignored = {0};
+    if (cv_store_open_unprobed(&s, path, CV_STORE_READ, &ignored) != 0)
+        return 0;
+    /* What caviar's readers read, through the same calls (HDF5 reaches the
+     * same structure by different paths: an attribute opened by name is
+     * decoded unlike one met while iterating) ... */
+    cv_trial_row *rows = NULL;
+    cv_curve_row *curves = NULL;
+    cv_round_row *rounds = NULL;
+    int64_t n = 0;
+    (void)cv_store_read_trials(s, &rows, &n, &ignored);
+    (void)cv_store_read_curves(s, &curves, &n, &ignored);
+    (void)cv_store_read_rounds(s, &rounds, &n, &ignored);
+    (void)cv_store_round_count(s, &n, &ignored);
+    free(rows);
+    free(curves);
+    free(rounds);
+    cv_store_data d;
+    if (cv_store_read_data(s, &d, &ignored) == 0)
+        cv_store_data_free(&d);
+    cv_store_times t;
+    (void)cv_store_read_times(s, &t, &ignored);
+    probe_checkpoints(s);
+    /* ... then everything else the file holds. */
+    walk(s->file);
+    cv_error_clear(&ignored);
+    (void)cv_store_close(s, &ignored);
+    return 0;
+}
+
+int cv_store_probe(const char *path, cv_error *err)
+{
+    if (!cv_isolation_enabled())
+        return 0;
+    /* The walk reads each dataset once (at most 1 GiB each): a few seconds
+     * per GB of file at worst, and memory for the largest dataset. Only a
+     * damaged file makes HDF5 loop, or ask for more. */
+    struct stat st;
+    double size = stat(path, &st) == 0 ? (double)st.st_size : 0.0;
+    cv_isolated r = {.work = probe_work, /* nothing crosses back */
+                     .arg = (void *)path,
+                     .seconds = 20.0 + size / 10e6,
+                     .memory = (size_t)4 << 30,
+                     .why = "damaged HDF5 file: the HDF5 library failed reading it"};
+    return cv_isolate(&r, path, err);
 }

@@ -1,7 +1,27 @@
-/* store_int.h: the store module's private interface between store.c (the
- * file: create, open, close, root, /data, SWMR), tables.c (/trials, /curves,
- * /rounds), checkpoint.c (side files, /checkpoints, /best) and h5util.c (HDF5
- * error handling, attributes, compound layouts). */
+/* store_int.h: the store module's private interface, and its map.
+ *
+ * The store is caviar/store.h; its files, from the bottom up:
+ *   h5util.c     HDF5 plumbing: errors into our messages, closing any
+ *                identifier, the boolean and string types, attributes,
+ *                float32 datasets, the 1-D appendable tables
+ *   h5check.c    hand-written checks of on-disk structures HDF5 follows
+ *                blindly (the global heap collections)
+ *   layout.c     what a row of /trials, /curves and /rounds is as a record:
+ *                compound layouts built at run time, rows packed and unpacked
+ *   tables.c     the tables in the file: create, open, append, rewrite,
+ *                read, refresh
+ *   fold.c       a table as its readers want it: one row per trial (or per
+ *                trial and epoch), and the one ranking of trials
+ *   root.c       the root attributes (format, job, metric, run times) and /data
+ *   writer.c     the writer's lock on PATH.ckpt, and a new file built under a
+ *                temp name and published when complete
+ *   store.c      the life of a file: create, open (with the fallbacks for a
+ *                killed writer), SWMR mode, close
+ *   probe.c      the child process that reads all of a file before
+ *                cv_store_open does
+ *   checkpoint.c one checkpoint: its group written to a side file, read back
+ *   gather.c     where the checkpoints are (gathered or side files), the
+ *                best one, and gathering them into /checkpoints and /best */
 #ifndef CAVIAR_STORE_INT_H
 #define CAVIAR_STORE_INT_H
 
@@ -24,9 +44,9 @@ struct cv_store {
     bool writable;   /* opened read-write */
     bool swmr_write; /* in SWMR write mode */
     bool swmr_read;  /* opened as a SWMR reader */
-    int lock_fd;     /* a writer's flock on ckpt_dir, or -1 (see store.c) */
+    int lock_fd;     /* a writer's flock on ckpt_dir, or -1 (writer.c) */
     char *creating;  /* a new file's temp name (ckpt_dir/creating.h5) until it is
-                        complete and renamed to path (see store.c); else NULL */
+                        complete and published at path (writer.c); else NULL */
     bool overwrite;  /* a new file may replace an existing one at path */
 };
 
@@ -71,28 +91,6 @@ int cv_h5_fail(cv_error *err, int code, const char *fmt, ...)
 hid_t cv_h5_stack_save(int ret);
 void cv_h5_stack_restore(hid_t stack);
 
-/* Whether path's global heap collections (where HDF5 keeps variable-length
- * strings: the store's text attributes) are damaged, which HDF5 1.10 does
- * not check before reading them: an object of size 0 makes it loop forever,
- * an object larger than its collection makes it read out of bounds. Returns
- * 1 (damaged), 0 (sound, or not judged), -1 (cannot read the file). Call it
- * once HDF5 has opened the file: a collection that runs past the end of the
- * file counts as damaged, which only a file HDF5 finds complete tells apart
- * from a truncated file. */
-int cv_h5_bad_global_heap(const char *path);
-
-/* For the probe, ignoring failures (checkpoint.c): walks every side-file
- * checkpoint of s whole (cv_h5_walk), then reads the description of every
- * checkpoint (gathered, in side files, and /best) as
- * cv_store_checkpoint_info and the gathering read them. */
-void cv_store_probe_checkpoints(cv_store *s);
-
-/* Reads every object, attribute and soft link of an open file, and every
- * dataset whose reading could go wrong, ignoring what HDF5 refuses
- * (probe.c): run in a child process before caviar reads a results file,
- * where a crash inside HDF5 ends the child, not caviar. */
-void cv_h5_walk(hid_t file);
-
 /* Closes any kind of hid_t if valid and sets it invalid; returns -1 if HDF5
  * refused. */
 int cv_h5_close(hid_t *id);
@@ -116,6 +114,34 @@ int cv_h5_attr_get_param(hid_t obj, cv_param p, double *v);
 hid_t cv_h5_bool_type(bool file);
 /* A fixed-length, NUL-padded ASCII string type of len bytes. */
 hid_t cv_h5_str_type(size_t len);
+
+/* A float32 (file type little-endian) dataset of rank and dims at name under
+ * loc, written from v; lcpl: a link creation list (H5P_DEFAULT, or one that
+ * creates intermediate groups). 0 or -1 (HDF5 says why). */
+int cv_h5_write_floats(hid_t loc, const char *name, int rank, const hsize_t *dims,
+                       const float *v, hid_t lcpl);
+
+/* Creates an empty 1-D chunked unlimited dataset of type file_type. */
+hid_t cv_h5_create_table(hid_t loc, const char *name, hid_t file_type, hsize_t chunk);
+/* Appends n records (memory type mem_type) at the end of dset, re-getting the
+ * dataspace after the extent grows, and flushes the dataset. */
+int cv_h5_append(hid_t dset, hid_t mem_type, const void *recs, hsize_t n);
+/* The number of rows of a 1-D dataset, or -1. */
+int64_t cv_h5_rows(hid_t dset);
+
+/* ---- h5check.c ----------------------------------------------------------- */
+
+/* Whether path's global heap collections (where HDF5 keeps variable-length
+ * strings: the store's text attributes) are damaged, which HDF5 1.10 does
+ * not check before reading them: an object of size 0 makes it loop forever,
+ * an object larger than its collection makes it read out of bounds. Returns
+ * 1 (damaged), 0 (sound, or not judged), -1 (cannot read the file). Call it
+ * once HDF5 has opened the file: a collection that runs past the end of the
+ * file counts as damaged, which only a file HDF5 finds complete tells apart
+ * from a truncated file. */
+int cv_h5_bad_global_heap(const char *path);
+
+/* ---- layout.c ------------------------------------------------------------ */
 
 /* A compound record layout built at run time, for tables whose fields come
  * from the vocabulary. Memory records are aligned C-style; the file type is
@@ -157,15 +183,26 @@ bool cv_rec_get_bool(const void *rec, const cv_layout *L, int i);
 /* Copies the string into out (size bytes, NUL-terminated). */
 void cv_rec_get_str(const void *rec, const cv_layout *L, int i, char *out, size_t size);
 
-/* Creates an empty 1-D chunked unlimited dataset of type file_type. */
-hid_t cv_h5_create_table(hid_t loc, const char *name, hid_t file_type, hsize_t chunk);
-/* Appends n records (memory type mem_type) at the end of dset, re-getting the
- * dataspace after the extent grows, and flushes the dataset. */
-int cv_h5_append(hid_t dset, hid_t mem_type, const void *recs, hsize_t n);
-/* The number of rows of a 1-D dataset, or -1. */
-int64_t cv_h5_rows(hid_t dset);
+/* The layouts of /trials and /curves; /rounds' for a new file (columns for
+ * the parameters job searches; -1 when they do not fit) and for an existing
+ * one (read from its file type ftype; -1 on failure). */
+void cv_trials_layout(cv_layout *L);
+void cv_curves_layout(cv_layout *L);
+int cv_rounds_layout_for_job(cv_layout *L, const cv_job *job);
+int cv_rounds_layout_from_file(cv_layout *L, hid_t ftype);
 
-/* ---- tables.c --------------------------------------------------------------- */
+/* A row (a cv_trial_row, a cv_curve_row: void so that one append serves
+ * both tables) packed into a record of its table's layout L. */
+void cv_trial_pack(void *rec, const cv_layout *L, const void *row);
+void cv_curve_pack(void *rec, const cv_layout *L, const void *row);
+/* Row k of the table read back from its record; a trial row's words and
+ * values must be valid (the row rebuilds configurations): else
+ * CV_ERR_INPUT naming path and k. */
+int cv_trial_unpack(cv_trial_row *r, const void *rec, const cv_layout *L, const char *path,
+                    int64_t k, cv_error *err);
+void cv_curve_unpack(cv_curve_row *r, const void *rec, const cv_layout *L);
+
+/* ---- tables.c ------------------------------------------------------------ */
 
 /* Creates /trials, /curves and /rounds (columns for the parameters job
  * searches) in a new file. */
@@ -173,21 +210,82 @@ int cv_store_create_tables(cv_store *s, const cv_job *job, cv_error *err);
 /* Opens the tables of an existing file into s. */
 int cv_store_open_tables(cv_store *s, cv_error *err);
 
-/* ---- checkpoint.c ------------------------------------------------------------ */
+/* ---- root.c -------------------------------------------------------------- */
+
+/* Writes the root attributes of a new file for job, run on ranks processes. */
+int cv_store_write_root(cv_store *s, const cv_job *job, int ranks, cv_error *err);
+/* Checks that an opened file is a caviar results file of a version this
+ * caviar reads, and reads its job text, job path and metric into s. */
+int cv_store_read_root(cv_store *s, cv_error *err);
+
+/* ---- writer.c ------------------------------------------------------------ */
 
 /* The temp name, inside PATH.ckpt, under which a new results file is built. */
 #define CV_CREATING_NAME "creating.h5"
+
+/* path + ".ckpt", freshly allocated (NULL without memory). */
+char *cv_store_ckpt_dir(const char *path);
+/* Takes the writer's lock on s->ckpt_dir (created if needed), or refuses with
+ * CV_ERR_INPUT when another process holds it. */
+int cv_store_lock_writer(cv_store *s, cv_error *err);
+/* Whether a live process holds the writer's lock of ckpt_dir. */
+bool cv_store_writer_alive(const char *ckpt_dir);
+/* Names the temp file a new file is built under (s->creating); overwrite:
+ * it may replace an existing file when published. */
+int cv_store_begin_creating(cv_store *s, bool overwrite, cv_error *err);
+/* Gives a complete new file (s->creating) its name; 0 when there is none. */
+int cv_store_publish(cv_store *s, cv_error *err);
+/* Removes an unpublished new file, and releases the writer's lock (and the
+ * side-file directory, if empty). */
+void cv_store_release_writer(cv_store *s);
+
+/* ---- store.c ------------------------------------------------------------- */
+
+/* cv_store_open without the probe: what the probing child itself runs. */
+int cv_store_open_unprobed(cv_store **out, const char *path, cv_store_mode mode, cv_error *err);
+/* Closes the file of s and its tables (leaving SWMR mode), then reopens it
+ * read-write without SWMR, so that objects can be created. */
+int cv_store_reopen_plain(cv_store *s, cv_error *err);
+
+/* ---- probe.c ------------------------------------------------------------- */
+
+/* Before this process reads the results file at path: a child process opens
+ * it and reads every part of it (unless isolation is off), so that a file on
+ * which HDF5 crashes, loops or runs out of memory is refused with
+ * CV_ERR_INPUT ("PATH: damaged HDF5 file: the HDF5 library failed reading
+ * it (...)"). 0 otherwise, whatever the child's reads found: the real open
+ * reports that. */
+int cv_store_probe(const char *path, cv_error *err);
+
+/* ---- checkpoint.c --------------------------------------------------------- */
+
+/* A checkpoint's group name (trial_NNNNNN) and its side file's path
+ * (PATH.ckpt/trial_NNNNNN.h5). */
+void cv_ckpt_group_name(char *buf, size_t size, int64_t trial);
+void cv_ckpt_side_path(char *buf, size_t size, const cv_store *s, int64_t trial);
+/* Whether name is that of a side-file checkpoint (trial_NNNNNN.h5, not a
+ * writer's temp file), and its trial. */
+bool cv_ckpt_side_trial(const char *name, int64_t *trial);
+/* Whether trial's side file exists (and is readable). */
+bool cv_ckpt_side_exists(const cv_store *s, int64_t trial);
 
 /* Removes the side files (and temp files) of PATH.ckpt, and the directory
  * too if rmdir and it is left empty. */
 void cv_store_remove_side_files(const char *ckpt_dir, bool rmdir);
 
-/* ---- store.c --------------------------------------------------------------- */
+/* ---- gather.c ------------------------------------------------------------ */
 
-/* The file access property list of files caviar writes: latest format (SWMR). */
-hid_t cv_store_fapl_latest(void);
-/* Closes the file of s and its tables (leaving SWMR mode), then reopens it
- * read-write without SWMR, so that objects can be created. */
-int cv_store_reopen_plain(cv_store *s, cv_error *err);
+/* Every trial that has a checkpoint, gathered in /checkpoints or in a side
+ * file, as rows to rank (*rows, free() it): its row of /trials (the one
+ * cv_trial_rows_fold keeps), or else what the checkpoint records.
+ * Unreadable side files (a foreign file dropped there) are skipped. */
+int cv_ckpt_candidates(cv_store *s, cv_trial_row **rows, int64_t *n, cv_error *err);
+/* The open checkpoint group of trial (or CV_STORE_BEST: /best, else the best
+ * trial with a checkpoint) in s's file or a side file (*side, to be closed
+ * by the caller after the group), and the trial found. Fails with
+ * CV_ERR_INPUT saying whether the trial does not exist or has no
+ * checkpoint. */
+int cv_ckpt_locate(cv_store *s, int64_t trial, hid_t *group, hid_t *side, int64_t *found,
+                   cv_error *err);
 
 #endif

@@ -1,135 +1,16 @@
-/* tables.c: /trials, /curves and /rounds: their compound layouts, appending
- * rows as a run produces them, and reading them back into structs.
+/* tables.c: /trials, /curves and /rounds in the file: creating and opening
+ * them, appending rows as a run produces them (flushed at once, for SWMR
+ * readers), rewriting a run's final table, and reading them back.
  *
- * The layouts are built at run time: /trials has one field per hyperparameter
- * of the vocabulary (cv_param_info, in table order) in its natural type, and
- * /rounds three per parameter the job searches. Reading goes by field name
- * (HDF5 converts compound members by name), so columns added by a later
- * version are skipped and a missing one is reported by name. */
+ * What a row looks like as a record is layout.c's. Reading goes by field
+ * name (HDF5 converts compound members by name), so columns added by a
+ * later version are skipped and a missing one is reported by name. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store_int.h"
-
-/* ---- layouts ---------------------------------------------------------------- */
-
-/* The fields of /trials, in order. */
-enum {
-    T_TRIAL,
-    T_ROUND,
-    T_STATUS,
-    T_WORKER,
-    T_SEED,
-    T_PARENT,
-    T_PARAMS, /* CV_P_COUNT hyperparameters */
-    T_DEV_ACCURACY = T_PARAMS + CV_P_COUNT,
-    T_DEV_LOSS,
-    T_TRAIN_ACCURACY,
-    T_TRAIN_LOSS,
-    T_TEST_ACCURACY,
-    T_BEST_EPOCH,
-    T_EPOCHS_DONE,
-    T_SECONDS,
-    T_SAMPLES_PER_SECOND,
-    T_COUNT
-};
-
-static void trials_layout(cv_layout *L)
-{
-    memset(L, 0, sizeof *L);
-    cv_layout_add(L, "trial", CV_F_I64, 0);
-    cv_layout_add(L, "round", CV_F_I32, 0);
-    cv_layout_add(L, "status", CV_F_STR, CV_STATUS_LEN);
-    cv_layout_add(L, "worker", CV_F_I32, 0);
-    cv_layout_add(L, "seed", CV_F_U64, 0);
-    cv_layout_add(L, "parent", CV_F_I64, 0);
-    for (int p = 0; p < CV_P_COUNT; p++) {
-        const cv_param_info *info = cv_param_get_info((cv_param)p);
-        static const cv_ftype of_kind[] = {[CV_KIND_REAL] = CV_F_F64,
-                                           [CV_KIND_INT] = CV_F_I64,
-                                           [CV_KIND_BOOL] = CV_F_BOOL,
-                                           [CV_KIND_WORD] = CV_F_STR};
-        cv_layout_add(L, info->name, of_kind[info->kind], CV_WORD_LEN);
-    }
-    cv_layout_add(L, "dev_accuracy", CV_F_F64, 0);
-    cv_layout_add(L, "dev_loss", CV_F_F64, 0);
-    cv_layout_add(L, "train_accuracy", CV_F_F64, 0);
-    cv_layout_add(L, "train_loss", CV_F_F64, 0);
-    cv_layout_add(L, "test_accuracy", CV_F_F64, 0);
-    cv_layout_add(L, "best_epoch", CV_F_I32, 0);
-    cv_layout_add(L, "epochs_done", CV_F_I32, 0);
-    cv_layout_add(L, "seconds", CV_F_F64, 0);
-    cv_layout_add(L, "samples_per_second", CV_F_F64, 0);
-}
-
-/* The fields of /curves, in order. */
-enum { C_TRIAL, C_EPOCH, C_TRAIN_LOSS, C_TRAIN_ACCURACY, C_DEV_LOSS, C_DEV_ACCURACY, C_LR, C_SECONDS };
-
-static void curves_layout(cv_layout *L)
-{
-    memset(L, 0, sizeof *L);
-    cv_layout_add(L, "trial", CV_F_I64, 0);
-    cv_layout_add(L, "epoch", CV_F_I32, 0);
-    cv_layout_add(L, "train_loss", CV_F_F64, 0);
-    cv_layout_add(L, "train_accuracy", CV_F_F64, 0);
-    cv_layout_add(L, "dev_loss", CV_F_F64, 0);
-    cv_layout_add(L, "dev_accuracy", CV_F_F64, 0);
-    cv_layout_add(L, "learning_rate", CV_F_F64, 0);
-    cv_layout_add(L, "seconds", CV_F_F64, 0);
-}
-
-/* /rounds of a new file: round, then lo, hi, values per searched parameter. */
-static int rounds_layout_for_job(cv_layout *L, const cv_job *job)
-{
-    memset(L, 0, sizeof *L);
-    if (cv_layout_add(L, "round", CV_F_I32, 0) < 0)
-        return -1;
-    for (int p = 0; p < CV_P_COUNT; p++) {
-        if (job->params[p].dist == CV_DIST_CONSTANT)
-            continue;
-        const char *name = cv_param_get_info((cv_param)p)->name;
-        char col[64];
-        snprintf(col, sizeof col, "%s_lo", name);
-        if (cv_layout_add(L, col, CV_F_F64, 0) < 0)
-            return -1;
-        snprintf(col, sizeof col, "%s_hi", name);
-        if (cv_layout_add(L, col, CV_F_F64, 0) < 0)
-            return -1;
-        snprintf(col, sizeof col, "%s_values", name);
-        if (cv_layout_add(L, col, CV_F_STR, CV_VALUES_LEN) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* /rounds of an existing file: the layout its type says (the searched
- * parameters were fixed when the file was created). */
-static int rounds_layout_from_file(cv_layout *L, hid_t ftype)
-{
-    memset(L, 0, sizeof *L);
-    int n = H5Tget_nmembers(ftype);
-    if (n < 0)
-        return -1;
-    for (int i = 0; i < n; i++) {
-        char *name = H5Tget_member_name(ftype, (unsigned)i);
-        hid_t mt = H5Tget_member_type(ftype, (unsigned)i);
-        int r = -1;
-        if (name != NULL && mt >= 0) {
-            H5T_class_t cls = H5Tget_class(mt);
-            if (cls == H5T_INTEGER)
-                r = cv_layout_add(L, name, CV_F_I32, 0);
-            else if (cls == H5T_FLOAT)
-                r = cv_layout_add(L, name, CV_F_F64, 0);
-            else if (cls == H5T_STRING)
-                r = cv_layout_add(L, name, CV_F_STR, H5Tget_size(mt));
-        }
-        if (H5free_memory(name) < 0 || cv_h5_close(&mt) < 0 || r < 0)
-            return -1;
-    }
-    return 0;
-}
 
 /* ---- creating and opening ------------------------------------------------- */
 
@@ -156,13 +37,13 @@ int cv_store_create_tables(cv_store *s, const cv_job *job, cv_error *err)
 {
     cv_layout L;
     int rc;
-    trials_layout(&L);
+    cv_trials_layout(&L);
     if ((rc = create_table(s, CV_TRIALS, &L, CV_TRIALS_CHUNK, &s->trials, err)) < 0)
         return rc;
-    curves_layout(&L);
+    cv_curves_layout(&L);
     if ((rc = create_table(s, CV_CURVES, &L, CV_CURVES_CHUNK, &s->curves, err)) < 0)
         return rc;
-    if (rounds_layout_for_job(&L, job) < 0)
+    if (cv_rounds_layout_for_job(&L, job) < 0)
         return cv_fail(err, CV_ERR_RUNTIME, "%s: /rounds: too many columns", s->path);
     return create_table(s, CV_ROUNDS, &L, CV_ROUNDS_CHUNK, &s->rounds, err);
 }
@@ -196,167 +77,6 @@ int cv_store_open_tables(cv_store *s, cv_error *err)
         (rc = open_table(s, CV_ROUNDS, false, &s->rounds, err)) < 0)
         return rc;
     return 0;
-}
-
-/* ---- rows <-> records ------------------------------------------------------- */
-
-void cv_trial_row_fill(cv_trial_row *row, const cv_config *cfg, const cv_trial_result *res,
-                       int first_epoch)
-{
-    row->status = res->status;
-    row->config = *cfg;
-    row->dev_accuracy = res->dev_accuracy;
-    row->dev_loss = res->dev_loss;
-    row->train_accuracy = res->train_accuracy;
-    row->train_loss = res->train_loss;
-    row->test_accuracy = NAN;
-    /* res->best_epoch is 0-based and already counts first_epoch */
-    row->best_epoch = res->best_epoch >= 0 ? res->best_epoch + 1 : 0;
-    row->epochs_done = first_epoch + res->epochs_done;
-    row->seconds = res->seconds;
-    row->samples_per_second = res->samples_per_second;
-}
-
-void cv_curve_row_fill(cv_curve_row *row, int64_t trial, const cv_epoch_stats *e)
-{
-    *row = (cv_curve_row){.trial = trial,
-                          .epoch = e->epoch + 1,
-                          .train_loss = e->train_loss,
-                          .train_accuracy = e->train_accuracy,
-                          .dev_loss = e->dev_loss,
-                          .dev_accuracy = e->dev_accuracy,
-                          .learning_rate = e->learning_rate,
-                          .seconds = e->seconds};
-}
-
-static void trial_pack(void *rec, const cv_layout *L, const cv_trial_row *r)
-{
-    memset(rec, 0, L->size);
-    cv_rec_put_i64(rec, L, T_TRIAL, r->trial);
-    cv_rec_put_i32(rec, L, T_ROUND, r->round);
-    cv_rec_put_str(rec, L, T_STATUS, cv_trial_status_name(r->status));
-    cv_rec_put_i32(rec, L, T_WORKER, r->worker);
-    cv_rec_put_u64(rec, L, T_SEED, r->seed);
-    cv_rec_put_i64(rec, L, T_PARENT, r->parent);
-    for (int p = 0; p < CV_P_COUNT; p++) {
-        const cv_param_info *info = cv_param_get_info((cv_param)p);
-        double v = cv_config_get(&r->config, (cv_param)p);
-        int i = T_PARAMS + p;
-        switch (info->kind) {
-        case CV_KIND_REAL:
-            cv_rec_put_f64(rec, L, i, v);
-            break;
-        case CV_KIND_INT:
-            cv_rec_put_i64(rec, L, i, (int64_t)v);
-            break;
-        case CV_KIND_BOOL:
-            cv_rec_put_bool(rec, L, i, v != 0.0);
-            break;
-        case CV_KIND_WORD:
-            cv_rec_put_str(rec, L, i, v >= 0 && v < info->n_words ? info->words[(int)v] : "?");
-            break;
-        }
-    }
-    cv_rec_put_f64(rec, L, T_DEV_ACCURACY, r->dev_accuracy);
-    cv_rec_put_f64(rec, L, T_DEV_LOSS, r->dev_loss);
-    cv_rec_put_f64(rec, L, T_TRAIN_ACCURACY, r->train_accuracy);
-    cv_rec_put_f64(rec, L, T_TRAIN_LOSS, r->train_loss);
-    cv_rec_put_f64(rec, L, T_TEST_ACCURACY, r->test_accuracy);
-    cv_rec_put_i32(rec, L, T_BEST_EPOCH, r->best_epoch);
-    cv_rec_put_i32(rec, L, T_EPOCHS_DONE, r->epochs_done);
-    cv_rec_put_f64(rec, L, T_SECONDS, r->seconds);
-    cv_rec_put_f64(rec, L, T_SAMPLES_PER_SECOND, r->samples_per_second);
-}
-
-/* Unpacks row k; words and values must be valid (the row rebuilds configurations). */
-static int trial_unpack(cv_trial_row *r, const void *rec, const cv_layout *L, const char *path,
-                        int64_t k, cv_error *err)
-{
-    char word[CV_WORD_LEN + 1];
-    memset(r, 0, sizeof *r);
-    r->trial = cv_rec_get_i64(rec, L, T_TRIAL);
-    r->round = cv_rec_get_i32(rec, L, T_ROUND);
-    cv_rec_get_str(rec, L, T_STATUS, word, sizeof word);
-    int st = -1;
-    for (int i = CV_TRIAL_DONE; i <= CV_TRIAL_INTERRUPTED; i++)
-        if (strcmp(word, cv_trial_status_name((cv_trial_status)i)) == 0)
-            st = i;
-    if (st < 0)
-        return cv_fail(err, CV_ERR_INPUT,
-                       "%s: /trials row %lld: status '%s': expected done, diverged, failed or "
-                       "interrupted",
-                       path, (long long)k, word);
-    r->status = (cv_trial_status)st;
-    r->worker = cv_rec_get_i32(rec, L, T_WORKER);
-    r->seed = cv_rec_get_u64(rec, L, T_SEED);
-    r->parent = cv_rec_get_i64(rec, L, T_PARENT);
-    for (int p = 0; p < CV_P_COUNT; p++) {
-        const cv_param_info *info = cv_param_get_info((cv_param)p);
-        int i = T_PARAMS + p;
-        double v = NAN;
-        switch (info->kind) {
-        case CV_KIND_REAL:
-            v = cv_rec_get_f64(rec, L, i);
-            break;
-        case CV_KIND_INT:
-            v = (double)cv_rec_get_i64(rec, L, i);
-            break;
-        case CV_KIND_BOOL:
-            v = cv_rec_get_bool(rec, L, i) ? 1.0 : 0.0;
-            break;
-        case CV_KIND_WORD:
-            cv_rec_get_str(rec, L, i, word, sizeof word);
-            for (int w = 0; w < info->n_words; w++)
-                if (strcmp(word, info->words[w]) == 0)
-                    v = w;
-            if (isnan(v))
-                return cv_fail(err, CV_ERR_INPUT, "%s: /trials row %lld: %s '%s' is not one of "
-                                                  "the words caviar knows",
-                               path, (long long)k, info->name, word);
-            break;
-        }
-        char why[160];
-        if (cv_param_check((cv_param)p, v, why, sizeof why) != 0)
-            return cv_fail(err, CV_ERR_INPUT, "%s: /trials row %lld: %s", path, (long long)k,
-                           why);
-        cv_config_set(&r->config, (cv_param)p, v);
-    }
-    r->dev_accuracy = cv_rec_get_f64(rec, L, T_DEV_ACCURACY);
-    r->dev_loss = cv_rec_get_f64(rec, L, T_DEV_LOSS);
-    r->train_accuracy = cv_rec_get_f64(rec, L, T_TRAIN_ACCURACY);
-    r->train_loss = cv_rec_get_f64(rec, L, T_TRAIN_LOSS);
-    r->test_accuracy = cv_rec_get_f64(rec, L, T_TEST_ACCURACY);
-    r->best_epoch = cv_rec_get_i32(rec, L, T_BEST_EPOCH);
-    r->epochs_done = cv_rec_get_i32(rec, L, T_EPOCHS_DONE);
-    r->seconds = cv_rec_get_f64(rec, L, T_SECONDS);
-    r->samples_per_second = cv_rec_get_f64(rec, L, T_SAMPLES_PER_SECOND);
-    return 0;
-}
-
-static void curve_pack(void *rec, const cv_layout *L, const cv_curve_row *r)
-{
-    memset(rec, 0, L->size);
-    cv_rec_put_i64(rec, L, C_TRIAL, r->trial);
-    cv_rec_put_i32(rec, L, C_EPOCH, r->epoch);
-    cv_rec_put_f64(rec, L, C_TRAIN_LOSS, r->train_loss);
-    cv_rec_put_f64(rec, L, C_TRAIN_ACCURACY, r->train_accuracy);
-    cv_rec_put_f64(rec, L, C_DEV_LOSS, r->dev_loss);
-    cv_rec_put_f64(rec, L, C_DEV_ACCURACY, r->dev_accuracy);
-    cv_rec_put_f64(rec, L, C_LR, r->learning_rate);
-    cv_rec_put_f64(rec, L, C_SECONDS, r->seconds);
-}
-
-static void curve_unpack(cv_curve_row *r, const void *rec, const cv_layout *L)
-{
-    memset(r, 0, sizeof *r);
-    r->trial = cv_rec_get_i64(rec, L, C_TRIAL);
-    r->epoch = cv_rec_get_i32(rec, L, C_EPOCH);
-    r->train_loss = cv_rec_get_f64(rec, L, C_TRAIN_LOSS);
-    r->train_accuracy = cv_rec_get_f64(rec, L, C_TRAIN_ACCURACY);
-    r->dev_loss = cv_rec_get_f64(rec, L, C_DEV_LOSS);
-    r->dev_accuracy = cv_rec_get_f64(rec, L, C_DEV_ACCURACY);
-    r->learning_rate = cv_rec_get_f64(rec, L, C_LR);
-    r->seconds = cv_rec_get_f64(rec, L, C_SECONDS);
 }
 
 /* ---- appending ---------------------------------------------------------------- */
@@ -397,22 +117,12 @@ done:
     return ret;
 }
 
-static void trial_pack_v(void *rec, const cv_layout *L, const void *row)
-{
-    trial_pack(rec, L, row);
-}
-
-static void curve_pack_v(void *rec, const cv_layout *L, const void *row)
-{
-    curve_pack(rec, L, row);
-}
-
 int cv_store_append_trials(cv_store *s, const cv_trial_row *rows, int64_t n, cv_error *err)
 {
     cv_h5_quiet q = cv_h5_quiet_on();
     cv_layout L;
-    trials_layout(&L);
-    int rc = append_rows(s, s->trials, CV_TRIALS, &L, rows, sizeof *rows, n, trial_pack_v, err);
+    cv_trials_layout(&L);
+    int rc = append_rows(s, s->trials, CV_TRIALS, &L, rows, sizeof *rows, n, cv_trial_pack, err);
     cv_h5_quiet_off(&q);
     return rc;
 }
@@ -426,8 +136,8 @@ int cv_store_append_curves(cv_store *s, const cv_curve_row *rows, int64_t n, cv_
 {
     cv_h5_quiet q = cv_h5_quiet_on();
     cv_layout L;
-    curves_layout(&L);
-    int rc = append_rows(s, s->curves, CV_CURVES, &L, rows, sizeof *rows, n, curve_pack_v, err);
+    cv_curves_layout(&L);
+    int rc = append_rows(s, s->curves, CV_CURVES, &L, rows, sizeof *rows, n, cv_curve_pack, err);
     cv_h5_quiet_off(&q);
     return rc;
 }
@@ -454,8 +164,8 @@ int cv_store_rewrite_trials(cv_store *s, const cv_trial_row *rows, int64_t n, cv
 {
     cv_h5_quiet q = cv_h5_quiet_on();
     cv_layout L;
-    trials_layout(&L);
-    int rc = rewrite_rows(s, s->trials, CV_TRIALS, &L, rows, sizeof *rows, n, trial_pack_v, err);
+    cv_trials_layout(&L);
+    int rc = rewrite_rows(s, s->trials, CV_TRIALS, &L, rows, sizeof *rows, n, cv_trial_pack, err);
     cv_h5_quiet_off(&q);
     return rc;
 }
@@ -464,8 +174,8 @@ int cv_store_rewrite_curves(cv_store *s, const cv_curve_row *rows, int64_t n, cv
 {
     cv_h5_quiet q = cv_h5_quiet_on();
     cv_layout L;
-    curves_layout(&L);
-    int rc = rewrite_rows(s, s->curves, CV_CURVES, &L, rows, sizeof *rows, n, curve_pack_v, err);
+    cv_curves_layout(&L);
+    int rc = rewrite_rows(s, s->curves, CV_CURVES, &L, rows, sizeof *rows, n, cv_curve_pack, err);
     cv_h5_quiet_off(&q);
     return rc;
 }
@@ -500,7 +210,7 @@ static int append_round(cv_store *s, int round, const cv_round_param *params, in
         ret = cv_h5_fail(err, CV_ERR_RUNTIME, "%s: cannot read the type of /rounds", s->path);
         goto done;
     }
-    if (rounds_layout_from_file(&L, ft) < 0 || cv_layout_find(&L, "round") != 0) {
+    if (cv_rounds_layout_from_file(&L, ft) < 0 || cv_layout_find(&L, "round") != 0) {
         ret = cv_fail(err, CV_ERR_INPUT, "%s: /rounds: unexpected columns", s->path);
         goto done;
     }
@@ -628,7 +338,7 @@ int cv_store_read_trials(cv_store *s, cv_trial_row **rows, int64_t *n, cv_error 
     char *recs = NULL;
     cv_trial_row *out = NULL;
     int64_t count = 0;
-    trials_layout(&L);
+    cv_trials_layout(&L);
     int ret = read_records(s, s->trials, CV_TRIALS, &L, &recs, &count, err);
     if (ret == 0 && count > 0) {
         out = malloc((size_t)count * sizeof *out);
@@ -636,7 +346,7 @@ int cv_store_read_trials(cv_store *s, cv_trial_row **rows, int64_t *n, cv_error 
             ret = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for %lld trials", s->path,
                           (long long)count);
         for (int64_t i = 0; ret == 0 && i < count; i++)
-            ret = trial_unpack(&out[i], recs + (size_t)i * L.size, &L, s->path, i, err);
+            ret = cv_trial_unpack(&out[i], recs + (size_t)i * L.size, &L, s->path, i, err);
     }
     free(recs);
     if (ret < 0) {
@@ -657,7 +367,7 @@ int cv_store_read_curves(cv_store *s, cv_curve_row **rows, int64_t *n, cv_error 
     char *recs = NULL;
     cv_curve_row *out = NULL;
     int64_t count = 0;
-    curves_layout(&L);
+    cv_curves_layout(&L);
     int ret = read_records(s, s->curves, CV_CURVES, &L, &recs, &count, err);
     if (ret == 0 && count > 0) {
         out = malloc((size_t)count * sizeof *out);
@@ -665,7 +375,7 @@ int cv_store_read_curves(cv_store *s, cv_curve_row **rows, int64_t *n, cv_error 
             ret = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for %lld curve rows", s->path,
                           (long long)count);
         for (int64_t i = 0; ret == 0 && i < count; i++)
-            curve_unpack(&out[i], recs + (size_t)i * L.size, &L);
+            cv_curve_unpack(&out[i], recs + (size_t)i * L.size, &L);
     }
     free(recs);
     if (ret < 0) {
@@ -729,7 +439,7 @@ static int read_rounds(cv_store *s, cv_round_row **rows, int64_t *n, cv_error *e
         ret = cv_h5_fail(err, CV_ERR_INPUT, "%s: cannot read the type of /rounds", s->path);
         goto done;
     }
-    if (rounds_layout_from_file(&L, ft) < 0 || cv_layout_find(&L, "round") < 0) {
+    if (cv_rounds_layout_from_file(&L, ft) < 0 || cv_layout_find(&L, "round") < 0) {
         ret = cv_fail(err, CV_ERR_INPUT, "%s: /rounds: unexpected columns (expected round, then "
                       "NAME_lo, NAME_hi, NAME_values per searched parameter)", s->path);
         goto done;
