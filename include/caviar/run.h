@@ -23,6 +23,8 @@
 #include <mpi.h>
 
 #include "caviar/error.h"
+#include "caviar/store.h"
+#include "caviar/train.h"
 
 typedef struct cv_run_opts {
     const char *job_path;     /* caviar run: the job file; NULL when resuming */
@@ -70,6 +72,18 @@ int cv_panda_train(const cv_panda_opts *o, cv_error *err);
  * trial (parent: the old one) is appended to o->from, or to o->out (created,
  * or appended to when it already is a results file). */
 int cv_panda_continue(const cv_panda_opts *o, cv_error *err);
+
+/* ---- training's figures as the store's rows -------------------------------- */
+
+/* Fills a trial row from a configuration and a training result (epochs
+ * numbered from 1: first_epoch + 1 is the first epoch of this run).
+ * trial, round, worker, seed and parent are the caller's; test_accuracy is
+ * NaN. */
+void cv_trial_row_fill(cv_trial_row *row, const cv_config *cfg, const cv_trial_result *res,
+                       int first_epoch);
+
+/* Fills a curve row from an epoch's figures (cv_epoch_stats counts from 0). */
+void cv_curve_row_fill(cv_curve_row *row, int64_t trial, const cv_epoch_stats *e);
 
 /* Installs the SIGTERM/SIGINT/SIGUSR1 handlers that ask a running study to stop:
  * stop dispatching, mark in-flight trials interrupted, close the file. */

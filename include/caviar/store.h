@@ -56,7 +56,6 @@
 #include "caviar/error.h"
 #include "caviar/job.h"
 #include "caviar/nn.h"
-#include "caviar/train.h"
 
 #define CV_STORE_FORMAT "caviar-results"
 #define CV_STORE_FORMAT_VERSION 1
@@ -280,16 +279,6 @@ int cv_store_read_times(cv_store *s, cv_store_times *t, cv_error *err);
  * file is created until it is closed; the kernel drops the lock of a killed
  * writer. A reader such as `caviar watch` uses it to know the study ended. */
 bool cv_store_writer_active(const char *path);
-
-/* Fills a trial row from a configuration and a training result (epochs
- * numbered from 1: first_epoch + 1 is the first epoch of this run).
- * trial, round, worker, seed and parent are the caller's; test_accuracy is
- * NaN. */
-void cv_trial_row_fill(cv_trial_row *row, const cv_config *cfg, const cv_trial_result *res,
-                       int first_epoch);
-
-/* Fills a curve row from an epoch's figures (cv_epoch_stats counts from 0). */
-void cv_curve_row_fill(cv_curve_row *row, int64_t trial, const cv_epoch_stats *e);
 
 /* Writes net's state (parameters, running statistics, optimizer moments and
  * step count) and configuration as the checkpoint of info->trial to its side

@@ -28,6 +28,7 @@
 #include <mpi.h>
 
 #include "caviar/config.h"
+#include "caviar/run.h"
 #include "caviar/data.h"
 #include "caviar/error.h"
 #include "caviar/job.h"

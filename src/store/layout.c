@@ -307,35 +307,6 @@ int cv_rounds_layout_from_file(cv_layout *L, hid_t ftype)
 
 /* ---- rows <-> records --------------------------------------------------------- */
 
-void cv_trial_row_fill(cv_trial_row *row, const cv_config *cfg, const cv_trial_result *res,
-                       int first_epoch)
-{
-    row->status = res->status;
-    row->config = *cfg;
-    row->dev_accuracy = res->dev_accuracy;
-    row->dev_loss = res->dev_loss;
-    row->train_accuracy = res->train_accuracy;
-    row->train_loss = res->train_loss;
-    row->test_accuracy = NAN;
-    /* res->best_epoch is 0-based and already counts first_epoch */
-    row->best_epoch = res->best_epoch >= 0 ? res->best_epoch + 1 : 0;
-    row->epochs_done = first_epoch + res->epochs_done;
-    row->seconds = res->seconds;
-    row->samples_per_second = res->samples_per_second;
-}
-
-void cv_curve_row_fill(cv_curve_row *row, int64_t trial, const cv_epoch_stats *e)
-{
-    *row = (cv_curve_row){.trial = trial,
-                          .epoch = e->epoch + 1,
-                          .train_loss = e->train_loss,
-                          .train_accuracy = e->train_accuracy,
-                          .dev_loss = e->dev_loss,
-                          .dev_accuracy = e->dev_accuracy,
-                          .learning_rate = e->learning_rate,
-                          .seconds = e->seconds};
-}
-
 void cv_trial_pack(void *rec, const cv_layout *L, const void *row)
 {
     const cv_trial_row *r = row;

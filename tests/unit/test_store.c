@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "caviar/rng.h"
+#include "caviar/run.h"
 #include "caviar/store.h"
 #include "testutil.h"
 
