@@ -90,6 +90,25 @@ void cv_nn_set_steps(cv_nn *net, int64_t steps);
 int cv_nn_tensor_count(const cv_nn *net);
 cv_tensor cv_nn_tensor(const cv_nn *net, int i);
 
+/* A network's persistent state as plain data, without a network: its shape
+ * and a block in cv_nn_state_save's layout (a worker's result, a
+ * checkpoint to write). The block is borrowed. */
+typedef struct cv_nn_state {
+    cv_config config; /* the network's configuration (layers, hidden_units, ...) */
+    int inputs, classes;
+    const float *data; /* cv_nn_state_floats(&config, inputs, classes) floats */
+} cv_nn_state;
+
+/* The floats of the state of a network shaped by cfg for inputs and
+ * classes (what cv_nn_state_size says of such a network). */
+size_t cv_nn_state_floats(const cv_config *cfg, int inputs, int classes);
+
+/* The named tensors of a state, as cv_nn_tensor names and shapes them, each
+ * a read-only view into st->data; and its optimizer step count. */
+int cv_nn_state_tensor_count(const cv_config *cfg);
+cv_tensor cv_nn_state_tensor(const cv_nn_state *st, int i);
+int64_t cv_nn_state_steps(const cv_nn_state *st);
+
 /* The configuration the network was created with. */
 const cv_config *cv_nn_config(const cv_nn *net);
 

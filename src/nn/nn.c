@@ -63,6 +63,37 @@ struct cv_nn {
     const float *input; /* the batch of the last training forward pass */
 };
 
+/* ---- the state as plain data ------------------------------------------------
+ * The offsets cv_nn_create lays out, as formulas of the shape alone, so
+ * that a state block can be read without a network: params are
+ * [W_0 .. W_{L-1}, W_out | gamma_0, beta_0, .. | b_out], stats are
+ * [running_mean_0, running_var_0, ..]. */
+
+typedef struct shape {
+    size_t H, L, in, C;
+} shape;
+
+static shape shape_of(const cv_config *cfg, int inputs, int classes)
+{
+    return (shape){(size_t)cfg->hidden_units, (size_t)cfg->layers, (size_t)inputs,
+                   (size_t)classes};
+}
+
+static size_t off_W(shape s, size_t l)
+{
+    return l == 0 ? 0 : s.in * s.H + (l - 1) * s.H * s.H;
+}
+
+static size_t n_weights(shape s)
+{
+    return off_W(s, s.L) + s.H * s.C; /* off_W(s, L) is W_out's */
+}
+
+static size_t n_params(shape s)
+{
+    return n_weights(s) + 2 * s.H * s.L + s.C;
+}
+
 /* ---- memory ---------------------------------------------------------- */
 
 cv_nn *cv_nn_create(const cv_config *cfg, int inputs, int classes, int max_batch, cv_error *err)
@@ -89,35 +120,24 @@ cv_nn *cv_nn_create(const cv_config *cfg, int inputs, int classes, int max_batch
     const int L = cfg->layers, H = cfg->hidden_units;
     const size_t B = (size_t)max_batch;
 
-    /* The table of tensor sizes: weights first, then gamma/beta, then b_out. */
-    size_t off = 0;
+    /* The table of tensor offsets (shape_of and friends, below): weights
+     * first, then gamma/beta, then b_out; the running statistics apart. */
+    const shape sh = shape_of(cfg, inputs, classes);
     for (int l = 0; l < L; l++) {
         layer *ly = &net->layers[l];
         ly->n_in = l == 0 ? inputs : H;
         ly->n_out = H;
-        ly->W = off;
-        off += (size_t)ly->n_in * (size_t)ly->n_out;
+        ly->W = off_W(sh, (size_t)l);
+        ly->gamma = n_weights(sh) + 2 * (size_t)H * (size_t)l;
+        ly->beta = ly->gamma + (size_t)H;
+        ly->running_mean = 2 * (size_t)H * (size_t)l;
+        ly->running_var = ly->running_mean + (size_t)H;
     }
-    net->W_out = off;
-    off += (size_t)H * (size_t)classes;
-    net->n_weights = off;
-    for (int l = 0; l < L; l++) {
-        net->layers[l].gamma = off;
-        off += (size_t)H;
-        net->layers[l].beta = off;
-        off += (size_t)H;
-    }
-    net->b_out = off;
-    off += (size_t)classes;
-    net->n_params = off;
-    size_t s = 0;
-    for (int l = 0; l < L; l++) {
-        net->layers[l].running_mean = s;
-        s += (size_t)H;
-        net->layers[l].running_var = s;
-        s += (size_t)H;
-    }
-    net->n_stats = s;
+    net->W_out = off_W(sh, (size_t)L);
+    net->n_weights = n_weights(sh);
+    net->b_out = n_weights(sh) + 2 * (size_t)H * (size_t)L;
+    net->n_params = n_params(sh);
+    net->n_stats = 2 * (size_t)H * (size_t)L;
 
     net->state = calloc(cv_nn_state_size(net), sizeof(float));
     net->grads = calloc(net->n_params, sizeof(float));
@@ -641,7 +661,7 @@ float *cv_nn_grads(cv_nn *net, size_t *count)
 
 size_t cv_nn_state_size(const cv_nn *net)
 {
-    return 3 * net->n_params + net->n_stats + 2; /* + the step count as two words */
+    return cv_nn_state_floats(&net->cfg, net->inputs, net->classes);
 }
 
 void cv_nn_state_save(const cv_nn *net, float *state)
@@ -671,52 +691,81 @@ void cv_nn_set_steps(cv_nn *net, int64_t steps)
     net->steps = steps;
 }
 
-/* Tensor order: per layer W, gamma, beta, running_mean, running_var; then
- * output W, b. */
+size_t cv_nn_state_floats(const cv_config *cfg, int inputs, int classes)
+{
+    shape s = shape_of(cfg, inputs, classes);
+    return 3 * n_params(s) + 2 * s.H * s.L + 2; /* + the step count as two words */
+}
+
+int cv_nn_state_tensor_count(const cv_config *cfg)
+{
+    return 5 * cfg->layers + 2;
+}
+
+/* Tensor i of a state block laid out for shape s (params, then m, v and
+ * stats): per layer W, gamma, beta, running_mean, running_var; then output
+ * W, b. */
+static cv_tensor tensor_at(shape s, float *state, int i)
+{
+    float *params = state, *m = state + n_params(s), *v = m + n_params(s), *stats = v + n_params(s);
+    cv_tensor t = {.rank = 1};
+    size_t off;
+    if ((size_t)i < 5 * s.L) {
+        const size_t l = (size_t)i / 5;
+        static const char *const names[5] = {"W", "gamma", "beta", "running_mean", "running_var"};
+        snprintf(t.name, sizeof t.name, "layer_%zu/%s", l, names[i % 5]);
+        t.dims[0] = (int64_t)s.H;
+        switch (i % 5) {
+        case 0:
+            t.rank = 2, t.dims[0] = (int64_t)(l == 0 ? s.in : s.H), t.dims[1] = (int64_t)s.H;
+            off = off_W(s, l);
+            break;
+        case 1:
+            off = n_weights(s) + 2 * s.H * l;
+            break;
+        case 2:
+            off = n_weights(s) + 2 * s.H * l + s.H;
+            break;
+        case 3:
+            t.data = stats + 2 * s.H * l;
+            return t;
+        default:
+            t.data = stats + 2 * s.H * l + s.H;
+            return t;
+        }
+    } else if ((size_t)i == 5 * s.L) {
+        snprintf(t.name, sizeof t.name, "output/W");
+        t.rank = 2, t.dims[0] = (int64_t)s.H, t.dims[1] = (int64_t)s.C, off = off_W(s, s.L);
+    } else {
+        snprintf(t.name, sizeof t.name, "output/b");
+        t.dims[0] = (int64_t)s.C, off = n_weights(s) + 2 * s.H * s.L;
+    }
+    t.data = params + off, t.m = m + off, t.v = v + off, t.trainable = true;
+    return t;
+}
+
+cv_tensor cv_nn_state_tensor(const cv_nn_state *st, int i)
+{
+    /* views of a read-only block: the tensors are not to be written through */
+    return tensor_at(shape_of(&st->config, st->inputs, st->classes), (float *)st->data, i);
+}
+
+int64_t cv_nn_state_steps(const cv_nn_state *st)
+{
+    uint64_t t;
+    size_t n = cv_nn_state_floats(&st->config, st->inputs, st->classes);
+    memcpy(&t, st->data + n - 2, sizeof t);
+    return (int64_t)t;
+}
+
 int cv_nn_tensor_count(const cv_nn *net)
 {
-    return 5 * net->n_layers + 2;
+    return cv_nn_state_tensor_count(&net->cfg);
 }
 
 cv_tensor cv_nn_tensor(const cv_nn *net, int i)
 {
-    cv_tensor t = {.rank = 1};
-    const int H = net->cfg.hidden_units;
-    if (i < 5 * net->n_layers) {
-        const layer *ly = &net->layers[i / 5];
-        static const char *const names[5] = {"W", "gamma", "beta", "running_mean", "running_var"};
-        snprintf(t.name, sizeof t.name, "layer_%d/%s", i / 5, names[i % 5]);
-        size_t off = 0;
-        switch (i % 5) {
-        case 0:
-            t.rank = 2, t.dims[0] = ly->n_in, t.dims[1] = ly->n_out, off = ly->W;
-            break;
-        case 1:
-            t.dims[0] = H, off = ly->gamma;
-            break;
-        case 2:
-            t.dims[0] = H, off = ly->beta;
-            break;
-        case 3:
-            t.dims[0] = H, t.data = net->stats + ly->running_mean;
-            return t;
-        default:
-            t.dims[0] = H, t.data = net->stats + ly->running_var;
-            return t;
-        }
-        t.data = net->params + off, t.m = net->m + off, t.v = net->v + off, t.trainable = true;
-        return t;
-    }
-    size_t off;
-    if (i == 5 * net->n_layers) {
-        snprintf(t.name, sizeof t.name, "output/W");
-        t.rank = 2, t.dims[0] = H, t.dims[1] = net->classes, off = net->W_out;
-    } else {
-        snprintf(t.name, sizeof t.name, "output/b");
-        t.dims[0] = net->classes, off = net->b_out;
-    }
-    t.data = net->params + off, t.m = net->m + off, t.v = net->v + off, t.trainable = true;
-    return t;
+    return tensor_at(shape_of(&net->cfg, net->inputs, net->classes), net->state, i);
 }
 
 const cv_config *cv_nn_config(const cv_nn *net)

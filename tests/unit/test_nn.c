@@ -1101,6 +1101,49 @@ static void test_state_round_trip(void **state)
     cv_nn_free(b);
 }
 
+/* A saved state read as plain data (cv_nn_state) without a network: the
+ * same tensors as the network's, names, shapes, values and moments, and the
+ * step count; for every shape the layout takes (one layer and several, with
+ * and without batch norm). */
+static void test_state_as_plain_data(void **state)
+{
+    (void)state;
+    static const int layer_counts[] = {1, 3};
+    for (int k = 0; k < 2; k++) {
+        cv_config cfg = determinism_config();
+        cfg.layers = layer_counts[k];
+        cfg.batch_norm = k == 0;
+        cv_nn *net = make_net(&cfg, 5, 3, 8);
+        randomize_params(net, 40 + (uint64_t)k);
+        train_epoch(net, 1);
+        const size_t n = cv_nn_state_size(net);
+        CHECK(n == cv_nn_state_floats(&cfg, 5, 3), "state of %zu floats, the formula says %zu", n,
+              cv_nn_state_floats(&cfg, 5, 3));
+        float *saved = malloc(n * sizeof *saved);
+        assert_true(saved != NULL);
+        cv_nn_state_save(net, saved);
+        cv_nn_state st = {.config = cfg, .inputs = 5, .classes = 3, .data = saved};
+        CHECK(cv_nn_state_steps(&st) == cv_nn_steps(net), "steps %lld, expected %lld",
+              (long long)cv_nn_state_steps(&st), (long long)cv_nn_steps(net));
+        CHECK(cv_nn_state_tensor_count(&cfg) == cv_nn_tensor_count(net), "tensor count");
+        for (int i = 0; i < cv_nn_tensor_count(net); i++) {
+            cv_tensor a = cv_nn_tensor(net, i), b = cv_nn_state_tensor(&st, i);
+            CHECK(strcmp(a.name, b.name) == 0 && a.rank == b.rank && a.dims[0] == b.dims[0] &&
+                      (a.rank == 1 || a.dims[1] == b.dims[1]) && a.trainable == b.trainable,
+                  "tensor %d: %s against %s", i, a.name, b.name);
+            CHECK(memcmp(a.data, b.data, tensor_size(&a) * sizeof(float)) == 0,
+                  "tensor %s: other values", a.name);
+            CHECK((a.m == NULL) == (b.m == NULL), "tensor %s: moments", a.name);
+            if (a.m != NULL)
+                CHECK(memcmp(a.m, b.m, tensor_size(&a) * sizeof(float)) == 0 &&
+                          memcmp(a.v, b.v, tensor_size(&a) * sizeof(float)) == 0,
+                      "tensor %s: other moments", a.name);
+        }
+        free(saved);
+        cv_nn_free(net);
+    }
+}
+
 static void test_tensors(void **state)
 {
     (void)state;
@@ -1245,6 +1288,7 @@ int main(void)
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_lr_schedules),
         cmocka_unit_test(test_state_round_trip),
+        cmocka_unit_test(test_state_as_plain_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
