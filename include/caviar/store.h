@@ -43,8 +43,48 @@
  * into /checkpoints by cv_store_gather_checkpoints, which leaves SWMR mode first.
  *
  * Every function returns 0 or a negative cv_status with err naming the file
- * (and the dataset) and what was expected. HDF5's own error printing is
- * silenced inside the store; its innermost message is appended to ours. */
+ * (and the dataset) and what was expected, with HDF5's innermost message
+ * appended. HDF5's automatic error printing is switched off by the first
+ * cv_store_create or cv_store_open of the process (every other call needs
+ * their handle) and stays off: the store reports HDF5's failures itself, and
+ * some are expected (an open's fallbacks, the probe's reads). */
+
+/* Damaged files. HDF5 1.10 trusts some structures of the files it reads, and
+ * a damaged results file can make it crash, loop or ask for all memory
+ * wherever caviar happens to read. One defence per case:
+ *
+ * 1. A structure HDF5 follows blindly, so that any process reading it loops
+ *    or reads out of bounds: checked by hand before HDF5 reads it. The
+ *    global heap collections that hold the text attributes
+ *    (cv_h5_bad_global_heap, src/store/h5check.c), right after HDF5 opens
+ *    the file and before the first attribute is read: "damaged HDF5 file: a
+ *    global heap collection (where the text attributes live) is not valid".
+ *    Needed because defence 3 meets such a loop only at its time limit (20 s
+ *    instead of milliseconds), and the fuzz target, which reads in its own
+ *    process, would loop or crash on every such input.
+ * 2. HDF5's own retry loop: a SWMR reader retries a metadata read whose
+ *    checksum fails with doubling sleeps, centuries with the default 100
+ *    attempts; the store allows 20 (about 2 ms; src/store/store.c). Needed
+ *    for the same reasons as 1.
+ * 3. Any other crash, loop or runaway allocation of HDF5 on a results file:
+ *    before cv_store_open reads the file, a child process reads every part
+ *    of it (cv_store_probe, src/store/probe.c; caviar/isolate.h) under a time
+ *    limit (20 s + 1 s per 10 MB) and a memory cap (4 GiB); a file it does
+ *    not survive is refused, untouched: "damaged HDF5 file: the HDF5 library
+ *    failed reading it (...)". Needed by every command: the only defence of
+ *    run and resume (MPI programs that read in their own process), the only
+ *    one with a time limit and a memory cap, and what makes report and watch
+ *    refuse a file whose damage lies in parts they never read (checkpoints).
+ * 4. A crash that depends on where HDF5's out-of-bounds read lands, which
+ *    differs between processes, so that the probe survives the file and the
+ *    command does not (tests/fuzz/hdf5-crashes/results-late): report, watch,
+ *    predict and train --from run in a child process of their own (src/main.c,
+ *    run_command): "damaged HDF5 file, or a bug in caviar: the command crashed
+ *    (...)". Not run and resume, MPI programs: a crash of resume leaves the
+ *    file as a kill -9 would, which the next resume copes with.
+ * Without any one of them a case of tests/fuzz/crashes/results or
+ * tests/fuzz/hdf5-crashes is no longer refused as it is. Data sources in HDF5
+ * (src/data/h5in.c) have checks and a child process of their own. */
 #ifndef CAVIAR_STORE_H
 #define CAVIAR_STORE_H
 

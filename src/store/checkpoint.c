@@ -138,8 +138,8 @@ static int sync_path(const char *path)
     return r;
 }
 
-static int save_checkpoint(cv_store *s, const cv_nn *net, const cv_checkpoint_info *info,
-                           cv_error *err)
+int cv_store_save_checkpoint(cv_store *s, const cv_nn *net, const cv_checkpoint_info *info,
+                             cv_error *err)
 {
     char final[4096], tmp[4200], gname[32];
     hid_t file = H5I_INVALID_HID;
@@ -180,15 +180,6 @@ error:
     cv_h5_close(&file);
     unlink(tmp);
     return ret;
-}
-
-int cv_store_save_checkpoint(cv_store *s, const cv_nn *net, const cv_checkpoint_info *info,
-                             cv_error *err)
-{
-    cv_h5_quiet q = cv_h5_quiet_on();
-    int rc = save_checkpoint(s, net, info, err);
-    cv_h5_quiet_off(&q);
-    return rc;
 }
 
 void cv_store_remove_side_files(const char *ckpt_dir, bool remove_dir)
@@ -263,7 +254,8 @@ static int read_info(cv_store *s, hid_t g, const char *where, cv_checkpoint_info
     return 0;
 }
 
-static int checkpoint_info(cv_store *s, int64_t trial, cv_checkpoint_info *info, cv_error *err)
+int cv_store_checkpoint_info(cv_store *s, int64_t trial, cv_checkpoint_info *info,
+                             cv_error *err)
 {
     hid_t g = H5I_INVALID_HID, side = H5I_INVALID_HID;
     int64_t found = -1;
@@ -276,15 +268,6 @@ static int checkpoint_info(cv_store *s, int64_t trial, cv_checkpoint_info *info,
     cv_h5_close(&g);
     cv_h5_close(&side);
     return ret;
-}
-
-int cv_store_checkpoint_info(cv_store *s, int64_t trial, cv_checkpoint_info *info,
-                             cv_error *err)
-{
-    cv_h5_quiet q = cv_h5_quiet_on();
-    int rc = checkpoint_info(s, trial, info, err);
-    cv_h5_quiet_off(&q);
-    return rc;
 }
 
 /* Reads dataset name under g into dst, which must have t's shape. */
@@ -315,7 +298,7 @@ done:
     return ret;
 }
 
-static int load_checkpoint(cv_store *s, int64_t trial, cv_nn *net, cv_error *err)
+int cv_store_load_checkpoint(cv_store *s, int64_t trial, cv_nn *net, cv_error *err)
 {
     hid_t g = H5I_INVALID_HID, side = H5I_INVALID_HID;
     int64_t found = -1;
@@ -360,10 +343,3 @@ done:
     return ret;
 }
 
-int cv_store_load_checkpoint(cv_store *s, int64_t trial, cv_nn *net, cv_error *err)
-{
-    cv_h5_quiet q = cv_h5_quiet_on();
-    int rc = load_checkpoint(s, trial, net, err);
-    cv_h5_quiet_off(&q);
-    return rc;
-}

@@ -293,7 +293,7 @@ static int copy_side_file(cv_store *s, hid_t ckpts, int64_t trial, cv_error *err
     return ret;
 }
 
-static int gather(cv_store *s, int keep, cv_metric metric, cv_error *err)
+int cv_store_gather_checkpoints(cv_store *s, int keep, cv_metric metric, cv_error *err)
 {
     int ret = 0;
     hid_t ckpts = H5I_INVALID_HID;
@@ -368,10 +368,3 @@ done:
     return ret;
 }
 
-int cv_store_gather_checkpoints(cv_store *s, int keep, cv_metric metric, cv_error *err)
-{
-    cv_h5_quiet q = cv_h5_quiet_on();
-    int rc = gather(s, keep, metric, err);
-    cv_h5_quiet_off(&q);
-    return rc;
-}

@@ -1,5 +1,5 @@
-/* h5util.c: the HDF5 plumbing of the store: silencing HDF5's error printing
- * and turning its error stack into our messages, closing any identifier,
+/* h5util.c: the HDF5 plumbing of the store: HDF5's error printing switched
+ * off and its error stack turned into our messages, closing any identifier,
  * the boolean and string types, attributes (numbers, text, hyperparameters),
  * float32 datasets, and the 1-D appendable tables every results table is.
  * The compound layouts of those tables are layout.c's. */
@@ -13,20 +13,9 @@
 
 /* ---- errors ------------------------------------------------------------- */
 
-cv_h5_quiet cv_h5_quiet_on(void)
+void cv_h5_silence(void)
 {
-    cv_h5_quiet q = {NULL, NULL, false};
-    if (H5Eget_auto2(H5E_DEFAULT, &q.func, &q.data) >= 0 &&
-        H5Eset_auto2(H5E_DEFAULT, NULL, NULL) >= 0)
-        q.saved = true;
-    return q;
-}
-
-void cv_h5_quiet_off(cv_h5_quiet *q)
-{
-    if (q->saved)
-        (void)H5Eset_auto2(H5E_DEFAULT, q->func, q->data); /* nothing to do if refused */
-    q->saved = false;
+    (void)H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* refused: HDF5 prints, no more */
 }
 
 /* H5Ewalk2 callback: keeps the description of the innermost error (walking

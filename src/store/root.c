@@ -129,7 +129,7 @@ static int replace_attr(hid_t file, const char *name)
     return has < 0 || (has > 0 && H5Adelete(file, name) < 0) ? -1 : 0;
 }
 
-static int add_run_time(cv_store *s, double wall, int workers, cv_error *err)
+int cv_store_add_run_time(cv_store *s, double wall, int workers, cv_error *err)
 {
     if (!s->writable || s->swmr_write)
         return cv_fail(err, CV_ERR_RUNTIME,
@@ -156,14 +156,6 @@ static int add_run_time(cv_store *s, double wall, int workers, cv_error *err)
     return 0;
 }
 
-int cv_store_add_run_time(cv_store *s, double wall_seconds, int workers, cv_error *err)
-{
-    cv_h5_quiet q = cv_h5_quiet_on();
-    int rc = add_run_time(s, wall_seconds, workers, err);
-    cv_h5_quiet_off(&q);
-    return rc;
-}
-
 /* Copies the string root attribute name into buf ("" when absent). */
 static int get_text(hid_t file, const char *name, char *buf, size_t size)
 {
@@ -179,7 +171,7 @@ static int get_text(hid_t file, const char *name, char *buf, size_t size)
     return 0;
 }
 
-static int read_times(cv_store *s, cv_store_times *t, cv_error *err)
+int cv_store_read_times(cv_store *s, cv_store_times *t, cv_error *err)
 {
     memset(t, 0, sizeof *t);
     int32_t ranks = 0;
@@ -195,17 +187,9 @@ static int read_times(cv_store *s, cv_store_times *t, cv_error *err)
     return 0;
 }
 
-int cv_store_read_times(cv_store *s, cv_store_times *t, cv_error *err)
-{
-    cv_h5_quiet q = cv_h5_quiet_on();
-    int rc = read_times(s, t, err);
-    cv_h5_quiet_off(&q);
-    return rc;
-}
-
 /* ---- /data --------------------------------------------------------------------- */
 
-static int write_data(cv_store *s, const cv_data *data, cv_error *err)
+int cv_store_write_data(cv_store *s, const cv_data *data, cv_error *err)
 {
     int ret = 0;
     hid_t g = H5I_INVALID_HID;
@@ -238,14 +222,6 @@ done:
     return ret;
 }
 
-int cv_store_write_data(cv_store *s, const cv_data *data, cv_error *err)
-{
-    cv_h5_quiet q = cv_h5_quiet_on();
-    int rc = write_data(s, data, err);
-    cv_h5_quiet_off(&q);
-    return rc;
-}
-
 static int read_floats(hid_t g, const char *name, int d, float **out)
 {
     hid_t dset = H5Dopen2(g, name, H5P_DEFAULT);
@@ -265,7 +241,7 @@ done:;
     return ret;
 }
 
-static int read_data(cv_store *s, cv_store_data *d, cv_error *err)
+int cv_store_read_data(cv_store *s, cv_store_data *d, cv_error *err)
 {
     int ret = 0;
     memset(d, 0, sizeof *d);
@@ -307,14 +283,6 @@ done:
     if (ret < 0)
         cv_store_data_free(d);
     return ret;
-}
-
-int cv_store_read_data(cv_store *s, cv_store_data *d, cv_error *err)
-{
-    cv_h5_quiet q = cv_h5_quiet_on();
-    int rc = read_data(s, d, err);
-    cv_h5_quiet_off(&q);
-    return rc;
 }
 
 void cv_store_data_free(cv_store_data *d)

@@ -112,13 +112,11 @@ int cv_store_close(cv_store *s, cv_error *err)
 {
     if (s == NULL)
         return 0;
-    cv_h5_quiet q = cv_h5_quiet_on();
     int ret = 0;
     if (close_file(s) < 0)
         ret = cv_h5_fail(err, CV_ERR_IO, "%s: HDF5 could not close the file cleanly", s->path);
     else
         ret = cv_store_publish(s, err); /* a new file closed before SWMR mode */
-    cv_h5_quiet_off(&q);
     store_free(s);
     return ret;
 }
@@ -208,10 +206,8 @@ int cv_store_create(cv_store **out, const char *path, const cv_job *job, int ran
                     bool overwrite, cv_error *err)
 {
     *out = NULL;
-    cv_h5_quiet q = cv_h5_quiet_on();
-    int rc = create(out, path, job, ranks, overwrite, err);
-    cv_h5_quiet_off(&q);
-    return rc;
+    cv_h5_silence(); /* the first store call of a process may be this one */
+    return create(out, path, job, ranks, overwrite, err);
 }
 
 int cv_store_start_swmr(cv_store *s, cv_error *err)
@@ -221,7 +217,6 @@ int cv_store_start_swmr(cv_store *s, cv_error *err)
                        s->path);
     if (s->swmr_write)
         return 0;
-    cv_h5_quiet q = cv_h5_quiet_on();
     int ret = 0;
     /* Flushes everything written so far; the open datasets may stay open. */
     if (H5Fstart_swmr_write(s->file) < 0)
@@ -231,7 +226,6 @@ int cv_store_start_swmr(cv_store *s, cv_error *err)
     /* Complete and flushed: readers may find it now. */
     if (ret == 0)
         ret = cv_store_publish(s, err);
-    cv_h5_quiet_off(&q);
     return ret;
 }
 
@@ -382,12 +376,9 @@ error:
 int cv_store_open(cv_store **out, const char *path, cv_store_mode mode, cv_error *err)
 {
     *out = NULL;
-    cv_h5_quiet q = cv_h5_quiet_on();
+    cv_h5_silence(); /* the first store call of a process may be this one */
     int rc = cv_store_probe(path, err);
-    if (rc == 0)
-        rc = cv_store_open_unprobed(out, path, mode, err);
-    cv_h5_quiet_off(&q);
-    return rc;
+    return rc != 0 ? rc : cv_store_open_unprobed(out, path, mode, err);
 }
 
 int cv_store_reopen_plain(cv_store *s, cv_error *err)

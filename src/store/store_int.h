@@ -70,15 +70,12 @@ struct cv_store {
 
 /* ---- h5util.c ------------------------------------------------------------ */
 
-/* HDF5's automatic error printing, switched off around every store call and
- * restored after. */
-typedef struct cv_h5_quiet {
-    H5E_auto2_t func;
-    void *data;
-    bool saved;
-} cv_h5_quiet;
-cv_h5_quiet cv_h5_quiet_on(void);
-void cv_h5_quiet_off(cv_h5_quiet *q);
+/* Switches HDF5's automatic error printing off for good (for this thread, in
+ * a thread-safe HDF5): the store reports HDF5's failures in its own
+ * messages (cv_h5_fail), and some failures are expected (the fallbacks of
+ * an open, the probe's reads). Called by cv_store_create and cv_store_open,
+ * the calls every other one follows; see caviar/store.h. */
+void cv_h5_silence(void);
 
 /* cv_fail with HDF5's most specific message of the failed call appended
  * (" (HDF5: ...)"): call it right after the call that failed. */

@@ -119,12 +119,9 @@ done:
 
 int cv_store_append_trials(cv_store *s, const cv_trial_row *rows, int64_t n, cv_error *err)
 {
-    cv_h5_quiet q = cv_h5_quiet_on();
     cv_layout L;
     cv_trials_layout(&L);
-    int rc = append_rows(s, s->trials, CV_TRIALS, &L, rows, sizeof *rows, n, cv_trial_pack, err);
-    cv_h5_quiet_off(&q);
-    return rc;
+    return append_rows(s, s->trials, CV_TRIALS, &L, rows, sizeof *rows, n, cv_trial_pack, err);
 }
 
 int cv_store_append_trial(cv_store *s, const cv_trial_row *row, cv_error *err)
@@ -134,12 +131,9 @@ int cv_store_append_trial(cv_store *s, const cv_trial_row *row, cv_error *err)
 
 int cv_store_append_curves(cv_store *s, const cv_curve_row *rows, int64_t n, cv_error *err)
 {
-    cv_h5_quiet q = cv_h5_quiet_on();
     cv_layout L;
     cv_curves_layout(&L);
-    int rc = append_rows(s, s->curves, CV_CURVES, &L, rows, sizeof *rows, n, cv_curve_pack, err);
-    cv_h5_quiet_off(&q);
-    return rc;
+    return append_rows(s, s->curves, CV_CURVES, &L, rows, sizeof *rows, n, cv_curve_pack, err);
 }
 
 /* Empties the table dset (name) and writes rows[0..n) into it. */
@@ -162,22 +156,16 @@ static int rewrite_rows(cv_store *s, hid_t dset, const char *name, const cv_layo
 
 int cv_store_rewrite_trials(cv_store *s, const cv_trial_row *rows, int64_t n, cv_error *err)
 {
-    cv_h5_quiet q = cv_h5_quiet_on();
     cv_layout L;
     cv_trials_layout(&L);
-    int rc = rewrite_rows(s, s->trials, CV_TRIALS, &L, rows, sizeof *rows, n, cv_trial_pack, err);
-    cv_h5_quiet_off(&q);
-    return rc;
+    return rewrite_rows(s, s->trials, CV_TRIALS, &L, rows, sizeof *rows, n, cv_trial_pack, err);
 }
 
 int cv_store_rewrite_curves(cv_store *s, const cv_curve_row *rows, int64_t n, cv_error *err)
 {
-    cv_h5_quiet q = cv_h5_quiet_on();
     cv_layout L;
     cv_curves_layout(&L);
-    int rc = rewrite_rows(s, s->curves, CV_CURVES, &L, rows, sizeof *rows, n, cv_curve_pack, err);
-    cv_h5_quiet_off(&q);
-    return rc;
+    return rewrite_rows(s, s->curves, CV_CURVES, &L, rows, sizeof *rows, n, cv_curve_pack, err);
 }
 
 /* Fills a string column with text, cut at the width with "..." at the end. */
@@ -268,10 +256,7 @@ int cv_store_append_round(cv_store *s, int round, const cv_round_param *params, 
     if (!s->writable)
         return cv_fail(err, CV_ERR_RUNTIME, "%s: opened read-only: cannot append to /rounds",
                        s->path);
-    cv_h5_quiet q = cv_h5_quiet_on();
-    int rc = append_round(s, round, params, n, err);
-    cv_h5_quiet_off(&q);
-    return rc;
+    return append_round(s, round, params, n, err);
 }
 
 /* ---- reading -------------------------------------------------------------------- */
@@ -333,7 +318,6 @@ done:
 
 int cv_store_read_trials(cv_store *s, cv_trial_row **rows, int64_t *n, cv_error *err)
 {
-    cv_h5_quiet q = cv_h5_quiet_on();
     cv_layout L;
     char *recs = NULL;
     cv_trial_row *out = NULL;
@@ -356,13 +340,11 @@ int cv_store_read_trials(cv_store *s, cv_trial_row **rows, int64_t *n, cv_error 
     }
     *rows = out;
     *n = count;
-    cv_h5_quiet_off(&q);
     return ret;
 }
 
 int cv_store_read_curves(cv_store *s, cv_curve_row **rows, int64_t *n, cv_error *err)
 {
-    cv_h5_quiet q = cv_h5_quiet_on();
     cv_layout L;
     char *recs = NULL;
     cv_curve_row *out = NULL;
@@ -385,7 +367,6 @@ int cv_store_read_curves(cv_store *s, cv_curve_row **rows, int64_t *n, cv_error 
     }
     *rows = out;
     *n = count;
-    cv_h5_quiet_off(&q);
     return ret;
 }
 
@@ -394,14 +375,12 @@ int cv_store_round_count(cv_store *s, int64_t *n, cv_error *err)
     *n = 0;
     if (s->rounds < 0)
         return 0;
-    cv_h5_quiet q = cv_h5_quiet_on();
     int64_t rows = cv_h5_rows(s->rounds);
     int ret = rows < 0 ? cv_h5_fail(err, CV_ERR_INPUT, "%s: cannot read the size of /rounds",
                                     s->path)
                        : 0;
     if (rows >= 0)
         *n = rows;
-    cv_h5_quiet_off(&q);
     return ret;
 }
 
@@ -488,23 +467,18 @@ int cv_store_read_rounds(cv_store *s, cv_round_row **rows, int64_t *n, cv_error 
     *n = 0;
     if (s->rounds < 0)
         return 0;
-    cv_h5_quiet q = cv_h5_quiet_on();
-    int rc = read_rounds(s, rows, n, err);
-    cv_h5_quiet_off(&q);
-    return rc;
+    return read_rounds(s, rows, n, err);
 }
 
 int cv_store_refresh(cv_store *s, cv_error *err)
 {
     if (!s->swmr_read)
         return 0;
-    cv_h5_quiet q = cv_h5_quiet_on();
     int ret = 0;
     hid_t tables[3] = {s->trials, s->curves, s->rounds};
     static const char *const names[3] = {CV_TRIALS, CV_CURVES, CV_ROUNDS};
     for (int i = 0; i < 3 && ret == 0; i++)
         if (tables[i] >= 0 && H5Drefresh(tables[i]) < 0)
             ret = cv_h5_fail(err, CV_ERR_INPUT, "%s: cannot refresh /%s", s->path, names[i]);
-    cv_h5_quiet_off(&q);
     return ret;
 }
