@@ -82,6 +82,9 @@
  *    run_command): "damaged HDF5 file, or a bug in caviar: the command crashed
  *    (...)". Not run and resume, MPI programs: a crash of resume leaves the
  *    file as a kill -9 would, which the next resume copes with.
+ * And a file opened for writing (resume, train --from appending) is first
+ * checked read-only as a reader would (1 and the root and tables), so that a
+ * damaged file is refused before opening it for writing changes it.
  * Without any one of them a case of tests/fuzz/crashes/results or
  * tests/fuzz/hdf5-crashes is no longer refused as it is. Data sources in HDF5
  * (src/data/h5in.c) have checks and a child process of their own. */

@@ -272,6 +272,31 @@ static hid_t swmr_read_fapl(void)
 
 /* Opens the HDF5 file of s as mode asks, with the fallbacks for a file whose
  * writer is still running or was killed. */
+static int check_contents(cv_store *s, cv_error *err);
+
+/* Before a file is opened for writing (which changes it: status flags, the
+ * repairs of a killed writer's file), the checks a reader makes, read-only,
+ * so that a damaged file is refused unchanged. A file that cannot be opened
+ * read-only (a killed writer's, whose flags need the repair) is left to the
+ * writer's open to judge. */
+static int check_before_writing(const char *path, cv_error *err)
+{
+    cv_store *r = store_new(path);
+    if (r == NULL)
+        return cv_fail(err, CV_ERR_NOMEM, "%s: out of memory", path);
+    r->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (r->file < 0) {
+        hid_t rfapl = swmr_read_fapl();
+        r->file = rfapl < 0 ? H5I_INVALID_HID
+                            : H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, rfapl);
+        cv_h5_close(&rfapl);
+    }
+    int rc = r->file >= 0 ? check_contents(r, err) : 0;
+    close_file(r);
+    store_free(r);
+    return rc;
+}
+
 static int open_hdf5(cv_store *s, cv_store_mode mode, cv_error *err)
 {
     const char *path = s->path;
@@ -291,6 +316,8 @@ static int open_hdf5(cv_store *s, cv_store_mode mode, cv_error *err)
     /* A writer first takes the lock: nobody else may write or repair now. */
     if (mode == CV_STORE_APPEND) {
         int rc = cv_store_lock_writer(s, err);
+        if (rc == 0)
+            rc = check_before_writing(path, err);
         if (rc < 0)
             return rc;
     }
@@ -338,6 +365,20 @@ static int open_hdf5(cv_store *s, cv_store_mode mode, cv_error *err)
     return 0;
 }
 
+/* What every open checks once HDF5 has opened the file: the global heaps
+ * (which HDF5 trusts), the root attributes, the tables; s keeps what it
+ * read. */
+static int check_contents(cv_store *s, cv_error *err)
+{
+    if (cv_h5_bad_global_heap(s->path) > 0)
+        return cv_fail(err, CV_ERR_INPUT,
+                       "%s: damaged HDF5 file: a global heap collection (where the text "
+                       "attributes live) is not valid",
+                       s->path);
+    int ret = cv_store_read_root(s, err);
+    return ret < 0 ? ret : cv_store_open_tables(s, err);
+}
+
 int cv_store_open_unprobed(cv_store **out, const char *path, cv_store_mode mode, cv_error *err)
 {
     int ret = 0;
@@ -346,16 +387,7 @@ int cv_store_open_unprobed(cv_store **out, const char *path, cv_store_mode mode,
         return cv_fail(err, CV_ERR_NOMEM, "%s: out of memory", path);
     if ((ret = open_hdf5(s, mode, err)) < 0)
         goto error;
-    if (cv_h5_bad_global_heap(path) > 0) {
-        ret = cv_fail(err, CV_ERR_INPUT,
-                      "%s: damaged HDF5 file: a global heap collection (where the text "
-                      "attributes live) is not valid",
-                      path);
-        goto error;
-    }
-    if ((ret = cv_store_read_root(s, err)) < 0)
-        goto error;
-    if ((ret = cv_store_open_tables(s, err)) < 0)
+    if ((ret = check_contents(s, err)) < 0)
         goto error;
     if (mode == CV_STORE_APPEND) {
         if (H5Fstart_swmr_write(s->file) < 0) {
