@@ -156,7 +156,7 @@ typedef struct cv_checkpoint_info {
                       checkpoint without its row (a killed run) shuffles as the
                       original would have; 0 when not given */
     /* Filled by cv_store_checkpoint_info; ignored by cv_store_save_checkpoint,
-     * which takes them from the network. */
+     * which takes them from the state. */
     cv_config config;
     int inputs, classes;
     int64_t steps; /* optimizer steps taken */
@@ -323,11 +323,12 @@ int cv_store_read_times(cv_store *s, cv_store_times *t, cv_error *err);
  * writer. A reader such as `caviar watch` uses it to know the study ended. */
 bool cv_store_writer_active(const char *path);
 
-/* Writes net's state (parameters, running statistics, optimizer moments and
- * step count) and configuration as the checkpoint of info->trial to its side
- * file, atomically replacing an earlier one. Works in SWMR mode. */
-int cv_store_save_checkpoint(cv_store *s, const cv_nn *net, const cv_checkpoint_info *info,
-                             cv_error *err);
+/* Writes a network's state (parameters, running statistics, optimizer
+ * moments and step count, as plain data: cv_nn_state) and configuration as
+ * the checkpoint of info->trial to its side file, atomically replacing an
+ * earlier one. Works in SWMR mode. */
+int cv_store_save_checkpoint(cv_store *s, const cv_nn_state *state,
+                             const cv_checkpoint_info *info, cv_error *err);
 
 /* Describes the checkpoint of trial (or CV_STORE_BEST): its configuration,
  * shape, epochs and step count, so that the caller can create a matching

@@ -31,6 +31,9 @@ struct cv_recorder {
     cv_trial_row *ranked; /* every finished row, for checkpoints and the best */
     int64_t n_ranked, cap_ranked;
     int64_t best;         /* index into ranked of the best so far, -1 */
+
+    float *state;         /* a live network's state, copied for its checkpoint */
+    size_t n_state;
 };
 
 /* Appends row (size bytes) to a growable array. */
@@ -94,6 +97,7 @@ void cv_recorder_free(cv_recorder *r)
     free(r->curves);
     free(r->rows);
     free(r->ranked);
+    free(r->state);
     free(r);
 }
 
@@ -155,32 +159,37 @@ static bool worth_a_checkpoint(const cv_recorder *r, const cv_trial_row *row)
 int cv_recorder_checkpoint(cv_recorder *r, const cv_nn *net, const cv_checkpoint_info *info,
                            cv_error *err)
 {
-    return cv_store_save_checkpoint(r->store, net, info, err);
+    size_t n = cv_nn_state_size(net);
+    if (n > r->n_state) {
+        float *p = realloc(r->state, n * sizeof *p);
+        if (p == NULL)
+            return cv_fail(err, CV_ERR_NOMEM, "trial %lld: out of memory for its checkpoint",
+                           (long long)info->trial);
+        r->state = p, r->n_state = n;
+    }
+    cv_nn_state_save(net, r->state);
+    cv_nn_state st = {.config = *cv_nn_config(net),
+                      .inputs = cv_nn_inputs(net),
+                      .classes = cv_nn_classes(net),
+                      .data = r->state};
+    return cv_store_save_checkpoint(r->store, &st, info, err);
 }
 
-/* The checkpoint of a finished row from a worker's state: a network shaped
- * by the row's configuration holds it for the store's writer. */
+/* The checkpoint of a finished row from a worker's state, as it came. */
 static int save_state(cv_recorder *r, const cv_trial_row *row, const float *state,
                       int64_t n_state, int inputs, int classes, cv_error *err)
 {
-    cv_nn *net = cv_nn_create(&row->config, inputs, classes, 2, err);
-    if (net == NULL)
-        return err->code;
-    int rc = 0;
-    if ((size_t)n_state != cv_nn_state_size(net)) {
-        rc = cv_fail(err, CV_ERR_RUNTIME, "runner: trial %lld: state of %lld floats, expected %zu",
-                     (long long)row->trial, (long long)n_state, cv_nn_state_size(net));
-    } else {
-        cv_nn_state_load(net, state);
-        cv_checkpoint_info info = {.trial = row->trial,
-                                   .seed = row->seed,
-                                   .epochs = row->best_epoch,
-                                   .dev_accuracy = row->dev_accuracy,
-                                   .dev_loss = row->dev_loss};
-        rc = cv_store_save_checkpoint(r->store, net, &info, err);
-    }
-    cv_nn_free(net);
-    return rc;
+    size_t want = cv_nn_state_floats(&row->config, inputs, classes);
+    if ((size_t)n_state != want)
+        return cv_fail(err, CV_ERR_RUNTIME, "runner: trial %lld: state of %lld floats, expected %zu",
+                       (long long)row->trial, (long long)n_state, want);
+    cv_nn_state st = {.config = row->config, .inputs = inputs, .classes = classes, .data = state};
+    cv_checkpoint_info info = {.trial = row->trial,
+                               .seed = row->seed,
+                               .epochs = row->best_epoch,
+                               .dev_accuracy = row->dev_accuracy,
+                               .dev_loss = row->dev_loss};
+    return cv_store_save_checkpoint(r->store, &st, &info, err);
 }
 
 int cv_recorder_trial(cv_recorder *r, const cv_trial_row *row, const float *state,

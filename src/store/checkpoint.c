@@ -74,18 +74,18 @@ static int write_tensor(hid_t loc, const char *name, const cv_tensor *t, const f
 }
 
 /* Writes the checkpoint group gname under loc. Returns 0 or -1 (HDF5 says why). */
-static int write_group(hid_t loc, const char *gname, const cv_nn *net,
+static int write_group(hid_t loc, const char *gname, const cv_nn_state *state,
                        const cv_checkpoint_info *info)
 {
     int ret = -1;
     hid_t g = H5I_INVALID_HID, opt = H5I_INVALID_HID, lcpl = H5I_INVALID_HID;
-    const cv_config *cfg = cv_nn_config(net);
+    const cv_config *cfg = &state->config;
     if ((lcpl = H5Pcreate(H5P_LINK_CREATE)) < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0)
         goto error;
     if ((g = H5Gcreate2(loc, gname, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)
         goto error;
-    int64_t trial = info->trial, steps = cv_nn_steps(net);
-    int32_t epochs = info->epochs, inputs = cv_nn_inputs(net), classes = cv_nn_classes(net);
+    int64_t trial = info->trial, steps = cv_nn_state_steps(state);
+    int32_t epochs = info->epochs, inputs = state->inputs, classes = state->classes;
     if (cv_h5_attr_put(g, "trial", H5T_STD_I64LE, H5T_NATIVE_INT64, &trial) < 0 ||
         cv_h5_attr_put(g, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, &info->seed) < 0 ||
         cv_h5_attr_put(g, "epochs_trained", H5T_STD_I32LE, H5T_NATIVE_INT32, &epochs) < 0 ||
@@ -99,8 +99,8 @@ static int write_group(hid_t loc, const char *gname, const cv_nn *net,
         if (cv_h5_attr_put_param(g, (cv_param)p, cv_config_get(cfg, (cv_param)p)) < 0)
             goto error;
 
-    for (int i = 0; i < cv_nn_tensor_count(net); i++) {
-        cv_tensor t = cv_nn_tensor(net, i);
+    for (int i = 0; i < cv_nn_state_tensor_count(cfg); i++) {
+        cv_tensor t = cv_nn_state_tensor(state, i);
         char name[80];
         if (write_tensor(g, t.name, &t, t.data, lcpl) < 0)
             goto error;
@@ -138,8 +138,8 @@ static int sync_path(const char *path)
     return r;
 }
 
-int cv_store_save_checkpoint(cv_store *s, const cv_nn *net, const cv_checkpoint_info *info,
-                             cv_error *err)
+int cv_store_save_checkpoint(cv_store *s, const cv_nn_state *state,
+                             const cv_checkpoint_info *info, cv_error *err)
 {
     char final[4096], tmp[4200], gname[32];
     hid_t file = H5I_INVALID_HID;
@@ -159,7 +159,7 @@ int cv_store_save_checkpoint(cv_store *s, const cv_nn *net, const cv_checkpoint_
         goto error;
     }
     if (cv_h5_attr_put_str(file, "format", CKPT_FORMAT) < 0 ||
-        write_group(file, gname, net, info) < 0) {
+        write_group(file, gname, state, info) < 0) {
         ret = cv_h5_fail(err, CV_ERR_IO, "%s: cannot write checkpoint %s", tmp, gname);
         goto error;
     }

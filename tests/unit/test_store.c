@@ -41,6 +41,23 @@
 
 enum { D = 3, CLASSES = 4 };
 
+
+/* A live network's checkpoint: its state saved, then written as plain data. */
+static int save_net(cv_store *s, const cv_nn *net, const cv_checkpoint_info *info, cv_error *err)
+{
+    size_t n = cv_nn_state_size(net);
+    float *data = malloc(n * sizeof *data);
+    if (data == NULL)
+        return cv_fail(err, CV_ERR_NOMEM, "out of memory");
+    cv_nn_state_save(net, data);
+    cv_nn_state st = {.config = *cv_nn_config(net),
+                      .inputs = cv_nn_inputs(net),
+                      .classes = cv_nn_classes(net),
+                      .data = data};
+    int rc = cv_store_save_checkpoint(s, &st, info, err);
+    free(data);
+    return rc;
+}
 static const char job_text[] = "name: unit\n"
                                "search:\n"
                                "  seed: 11\n"
@@ -249,8 +266,8 @@ static void test_round_trip(void **state)
     cv_checkpoint_info i0 = {
         .trial = 0, .epochs = 3, .dev_accuracy = 0.5, .dev_loss = 0.8, .seed = 0xabcdef0123ULL};
     cv_checkpoint_info i2 = {.trial = 2, .epochs = 3, .dev_accuracy = 0.7, .dev_loss = 0.7};
-    OK(cv_store_save_checkpoint(s, n0, &i0, &err));
-    OK(cv_store_save_checkpoint(s, n2, &i2, &err));
+    OK(save_net(s, n0, &i0, &err));
+    OK(save_net(s, n2, &i2, &err));
     /* Before the gather the side files answer. */
     check_checkpoint(s, 2, n2);
     OK(cv_store_gather_checkpoints(s, CV_CHECKPOINTS_ALL, CV_METRIC_DEV_ACCURACY, &err));
@@ -427,7 +444,7 @@ static void test_killed_writer(void **state)
         }
         cv_nn *net = make_net(&cfg, 9);
         cv_checkpoint_info info = {.trial = 3, .epochs = 4, .dev_accuracy = 0.55, .dev_loss = 1};
-        if (cv_store_save_checkpoint(s, net, &info, &err))
+        if (save_net(s, net, &info, &err))
             _exit(6);
         kill(getpid(), SIGKILL);
         _exit(7);
@@ -517,7 +534,7 @@ static void check_keep(int keep, cv_metric metric, const int *want, int n_want)
         OK(cv_store_append_trial(s, &r, &err));
         nets[i] = make_net(&cfg, 100 + (uint64_t)i);
         cv_checkpoint_info info = {.trial = i, .epochs = 2, .dev_accuracy = keep_acc[i]};
-        OK(cv_store_save_checkpoint(s, nets[i], &info, &err));
+        OK(save_net(s, nets[i], &info, &err));
     }
     OK(cv_store_gather_checkpoints(s, keep, metric, &err));
     OK(cv_store_close(s, &err));
@@ -586,7 +603,7 @@ static void test_second_gather(void **state)
     cv_trial_row r = make_row(0, 0.5);
     OK(cv_store_append_trial(s, &r, &err));
     cv_checkpoint_info info = {.trial = 0, .epochs = 1, .dev_accuracy = 0.5};
-    OK(cv_store_save_checkpoint(s, a, &info, &err));
+    OK(save_net(s, a, &info, &err));
     OK(cv_store_gather_checkpoints(s, 1, CV_METRIC_DEV_ACCURACY, &err));
     OK(cv_store_close(s, &err));
 
@@ -595,7 +612,7 @@ static void test_second_gather(void **state)
     r.parent = 0;
     OK(cv_store_append_trial(s, &r, &err));
     info = (cv_checkpoint_info){.trial = 1, .epochs = 2, .dev_accuracy = 0.75};
-    OK(cv_store_save_checkpoint(s, b, &info, &err));
+    OK(save_net(s, b, &info, &err));
     OK(cv_store_gather_checkpoints(s, CV_CHECKPOINTS_ALL, CV_METRIC_DEV_ACCURACY, &err));
     /* The final table can be rewritten once out of SWMR mode. */
     cv_trial_row final[1] = {make_row(1, 0.75)};
