@@ -47,6 +47,8 @@ static int64_t curve_key(const void *rows, int64_t i)
 
 int64_t cv_trial_rows_fold(cv_trial_row *rows, int64_t n)
 {
+    if (n <= 0) /* nothing to fold (rows may be NULL) */
+        return 0;
     row_key *keys = sorted_keys(n, trial_key, rows);
     cv_trial_row *copy = malloc((size_t)(n > 0 ? n : 1) * sizeof *copy);
     if (keys == NULL || copy == NULL) {
@@ -85,6 +87,8 @@ bool cv_trial_row_ranks_before(const cv_trial_row *a, const cv_trial_row *b, cv_
 
 int64_t cv_curve_rows_fold(cv_curve_row *rows, int64_t n)
 {
+    if (n <= 0) /* nothing to fold (rows may be NULL) */
+        return 0;
     row_key *keys = sorted_keys(n, curve_key, rows);
     cv_curve_row *copy = malloc((size_t)(n > 0 ? n : 1) * sizeof *copy);
     if (keys == NULL || copy == NULL) {
