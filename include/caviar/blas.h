@@ -9,6 +9,8 @@
 #ifndef CAVIAR_BLAS_H
 #define CAVIAR_BLAS_H
 
+#include <stddef.h>
+
 /* Call first thing in main (before MPI_Init): if OPENBLAS_CORETYPE is unset
  * and OpenBLAS chose a pre-AVX2 kernel on a CPU with AVX2/AVX-512, sets it and
  * re-executes /proc/self/exe with argv. Returns (without re-executing) when
@@ -20,5 +22,8 @@ void cv_blas_set_threads(int threads);
 
 /* The kernel family OpenBLAS uses ("SkylakeX", "Haswell", "Prescott"...). */
 const char *cv_blas_core(void);
+
+/* The CPU's model name (/proc/cpuinfo), or "unknown", into buf. */
+void cv_cpu_model(char *buf, size_t size);
 
 #endif

@@ -9,4 +9,7 @@
  * under a minute, "m:ss" under an hour, "h:mm:ss" beyond. */
 void cv_format_duration(double seconds, char *buf, size_t size);
 
+/* Now as ISO 8601 UTC ("2026-12-02T19:34:15Z"), or "unknown". */
+void cv_format_now(char *buf, size_t size);
+
 #endif

@@ -50,6 +50,8 @@ typedef struct cv_study {
     cv_round_row *round_rows; /* (n_rounds) /rounds */
     int64_t n_rounds;
     cv_store_times times;
+    cv_run_info *runs;     /* (n_runs) /runs: the provenance of each run on the file */
+    int64_t n_runs;
     bool live;             /* a writer held the file when it was loaded (a run going on) */
     double modified;       /* the file's last change, seconds since the epoch (NaN unknown) */
 } cv_study;

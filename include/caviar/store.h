@@ -14,6 +14,9 @@
  *   /rounds       one row per coarse-to-fine round: round, then for each parameter
  *                 the job searches NAME_lo, NAME_hi (float64, natural units, NaN when
  *                 not given) and NAME_values (text, the allowed values of a categorical)
+ *   /runs         one row per run on the file (cv_run_info): when it began, the
+ *                 command, caviar's version, the BLAS core and threads, the CPU
+ *                 model, the ranks and their hosts
  *   /data         feature_mean, feature_std (float32, (d)); attrs source, features,
  *                 classes, train_size, dev_size, test_size
  *   /checkpoints/trial_NNNNNN/   (gathered at the end of a run)
@@ -283,6 +286,27 @@ int cv_store_round_count(cv_store *s, int64_t *n, cv_error *err);
 /* A SWMR reader: picks up rows the writer flushed since the file was opened
  * (or last refreshed). */
 int cv_store_refresh(cv_store *s, cv_error *err);
+
+/* One row of /runs: a run on the file (caviar run, resume, train) and what
+ * its results depend on, so that a table can be told apart from one made on
+ * another kind of machine. */
+typedef struct cv_run_info {
+    char started[32];        /* when it began, ISO 8601 UTC */
+    char command[16];        /* "run", "resume", "train" */
+    char caviar_version[16];
+    char blas_core[32];      /* the kernels OpenBLAS uses ("SkylakeX", "Haswell") */
+    int32_t blas_threads;    /* BLAS threads per worker */
+    char cpu_model[64];      /* /proc/cpuinfo's model name */
+    int32_t ranks;           /* MPI ranks (1: the master trained alone) */
+    char hosts[256];         /* the hosts of the ranks ("node1 x2, node2 x2") */
+} cv_run_info;
+
+/* Appends a run's row to /runs (a writable file). */
+int cv_store_append_run(cv_store *s, const cv_run_info *run, cv_error *err);
+
+/* Reads /runs into a fresh array (*rows, free() it; NULL and 0 for a file
+ * written before the table existed). */
+int cv_store_read_runs(cv_store *s, cv_run_info **rows, int64_t *n, cv_error *err);
 
 /* One row of /rounds, indexed by parameter. */
 #define CV_ROUND_VALUES_MAX 128

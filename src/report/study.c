@@ -104,7 +104,8 @@ int cv_study_load(cv_study *st, cv_store *s, bool with_curves, cv_error *err)
     st->rounds = cv_space_rounds(st->space);
     if ((rc = cv_store_read_trials(s, &st->rows, &st->n_rows, err)) != 0 ||
         (rc = cv_store_read_rounds(s, &st->round_rows, &st->n_rounds, err)) != 0 ||
-        (rc = cv_store_read_times(s, &st->times, err)) != 0)
+        (rc = cv_store_read_times(s, &st->times, err)) != 0 ||
+        (rc = cv_store_read_runs(s, &st->runs, &st->n_runs, err)) != 0)
         goto error;
     if (with_curves && (rc = cv_store_read_curves(s, &st->curves, &st->n_curves, err)) != 0)
         goto error;
@@ -140,5 +141,6 @@ void cv_study_free(cv_study *st)
     free(st->rows);
     free(st->curves);
     free(st->round_rows);
+    free(st->runs);
     memset(st, 0, sizeof *st);
 }

@@ -291,6 +291,36 @@ static void print_status(FILE *out, const cv_study *st)
     }
 }
 
+/* What the figures depend on: the run that started the file, then the runs
+ * after it (resumes, continued trials), flagged where they ran on other
+ * BLAS kernels or another caviar (their trials may differ in the last
+ * bits from what the first kind of machine would have trained). */
+static void print_provenance(FILE *out, const cv_study *st)
+{
+    if (st->n_runs == 0) {
+        fprintf(out, "provenance: not recorded (a file of caviar 0.1.0)\n");
+        return;
+    }
+    const cv_run_info *first = &st->runs[0];
+    fprintf(out, "provenance: caviar %s, OpenBLAS %s kernels (%d thread%s per worker), %s; "
+                 "%d rank%s on %s; %s %s\n",
+            first->caviar_version, first->blas_core, first->blas_threads,
+            first->blas_threads == 1 ? "" : "s", first->cpu_model, first->ranks,
+            first->ranks == 1 ? "" : "s", first->hosts, first->command, first->started);
+    for (int64_t i = 1; i < st->n_runs; i++) {
+        const cv_run_info *r = &st->runs[i];
+        bool other = strcmp(r->blas_core, first->blas_core) != 0 ||
+                     strcmp(r->caviar_version, first->caviar_version) != 0;
+        fprintf(out, "  then %s %s: %d rank%s on %s", r->command, r->started, r->ranks,
+                r->ranks == 1 ? "" : "s", r->hosts);
+        if (other)
+            fprintf(out, "; caviar %s on OpenBLAS %s kernels (%s): its trials may differ in "
+                         "the last bits from the first run's kind of machine",
+                    r->caviar_version, r->blas_core, r->cpu_model);
+        fputc('\n', out);
+    }
+}
+
 static void print_effects(FILE *out, const cv_study *st, const cv_report_effect *e, int n,
                           double best)
 {
@@ -475,6 +505,7 @@ int cv_report_print(FILE *out, const cv_study *st, int top, cv_error *err)
             st->trials_per_round, metric,
             st->metric == CV_METRIC_DEV_LOSS ? "lower" : "higher");
     print_status(out, st);
+    print_provenance(out, st);
     if (st->n_rows == 0) {
         fprintf(out, "no trial has finished yet\n");
         goto done;

@@ -150,13 +150,24 @@ static int panda_train(panda_run *p)
     return p->rec != NULL ? cv_recorder_end_trial(p->rec, &p->row, p->err) : 0;
 }
 
-/* A new results file for a panda run: root, tables, /data, then SWMR mode. */
+/* This run's row of /runs (panda mode: one rank, this host). */
+static int record_provenance(cv_store *store, int threads, cv_error *err)
+{
+    cv_run_info here;
+    cv_provenance_here(&here, "train", 1, threads, NULL);
+    return cv_store_append_run(store, &here, err);
+}
+
+/* A new results file for a panda run: root, tables, /data, /runs, then SWMR
+ * mode. */
 static int create_output(cv_store **store, const char *path, const cv_job *job,
-                         const cv_data *data, bool force, cv_error *err)
+                         const cv_data *data, bool force, int threads, cv_error *err)
 {
     int rc = cv_store_create(store, path, job, 1, force, err);
     if (rc == 0)
         rc = cv_store_write_data(*store, data, err);
+    if (rc == 0)
+        rc = record_provenance(*store, threads, err);
     if (rc == 0)
         rc = cv_store_start_swmr(*store, err);
     return rc;
@@ -244,7 +255,8 @@ int cv_panda_train(const cv_panda_opts *o, cv_error *err)
     cv_nn_init(p.net, p.row.seed);
     p.metric = p.job.search.metric;
     if (o->out != NULL) {
-        if ((rc = create_output(&p.store, o->out, &p.job, &p.data, o->force, err)) != 0 ||
+        if ((rc = create_output(&p.store, o->out, &p.job, &p.data, o->force, o->threads,
+                                err)) != 0 ||
             (rc = cv_recorder_create(&p.rec, p.store, p.metric, p.job.checkpoints_keep, NULL, 0,
                                      err)) != 0)
             goto done;
@@ -378,7 +390,7 @@ done:;
 /* Opens the file a continued trial goes to: dest appended to (it must hold
  * trials trained on the same data), its next free id raising *next. */
 static int open_append(cv_store **store, const char *dest, const cv_data *data, int64_t *next,
-                       cv_error *err)
+                       int threads, cv_error *err)
 {
     int rc = cv_store_open(store, dest, CV_STORE_APPEND, err);
     if (rc != 0)
@@ -402,7 +414,7 @@ static int open_append(cv_store **store, const char *dest, const cv_data *data, 
     int64_t top = max_trial(rows, n) + 1;
     *next = top > *next ? top : *next;
     free(rows);
-    return 0;
+    return record_provenance(*store, threads, err);
 }
 
 int cv_panda_continue(const cv_panda_opts *o, cv_error *err)
@@ -421,8 +433,9 @@ int cv_panda_continue(const cv_panda_opts *o, cv_error *err)
     if ((rc = load_parent(o, &p, &next, err)) != 0)
         goto done;
     const char *dest = same ? o->from : o->out;
-    rc = same || append_out ? open_append(&p.store, dest, &p.data, &next, err)
-                            : create_output(&p.store, dest, &p.job, &p.data, o->force, err);
+    rc = same || append_out ? open_append(&p.store, dest, &p.data, &next, o->threads, err)
+                            : create_output(&p.store, dest, &p.job, &p.data, o->force, o->threads,
+                                            err);
     if (rc != 0)
         goto done;
     p.row.trial = next;

@@ -203,7 +203,30 @@ static int study_loop(master *m, cv_error *err)
 /* The master's part of starting: the job (from its file, or from the
  * results file when resuming), the space, the data, the store, and the
  * recorder and scheduler over what the file already holds. */
-static int master_open(master *m, int ranks, cv_error *err)
+/* This run's row of /runs; a resume first compares it with the run that
+ * started the file and warns when another kind of machine runs it now. */
+static int record_provenance(master *m, int ranks, const char *hosts, cv_error *err)
+{
+    cv_run_info here;
+    const bool resume = m->opts->job_path == NULL;
+    cv_provenance_here(&here, resume ? "resume" : "run", ranks,
+                       m->opts->threads_per_worker > 0 ? m->opts->threads_per_worker : 1, hosts);
+    if (resume) {
+        cv_run_info *runs = NULL;
+        int64_t n = 0;
+        int rc = cv_store_read_runs(m->store, &runs, &n, err);
+        if (rc != 0)
+            return rc;
+        char why[512];
+        if (n > 0 && cv_provenance_differs(&runs[0], &here, why, sizeof why) &&
+            m->opts->progress != NULL)
+            fprintf(m->opts->progress, "caviar resume: warning: %s\n", why);
+        free(runs);
+    }
+    return cv_store_append_run(m->store, &here, err);
+}
+
+static int master_open(master *m, int ranks, const char *hosts, cv_error *err)
 {
     const cv_run_opts *o = m->opts;
     int rc;
@@ -234,10 +257,12 @@ static int master_open(master *m, int ranks, cv_error *err)
         if ((rc = cv_store_create(&m->store, o->results_path, &m->job, ranks, o->overwrite,
                                   err)) != 0 ||
             (rc = cv_store_write_data(m->store, &m->data, err)) != 0 ||
+            (rc = record_provenance(m, ranks, hosts, err)) != 0 ||
             (rc = cv_store_start_swmr(m->store, err)) != 0)
             return rc;
     } else {
-        if ((rc = cv_store_round_count(m->store, &rounds_in_file, err)) != 0 ||
+        if ((rc = record_provenance(m, ranks, hosts, err)) != 0 ||
+            (rc = cv_store_round_count(m->store, &rounds_in_file, err)) != 0 ||
             (rc = cv_store_read_trials(m->store, &rows, &n, err)) != 0)
             return rc;
         int64_t k = 0;
@@ -299,6 +324,8 @@ int cv_run(MPI_Comm comm, const cv_run_opts *opts, cv_error *err)
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
     cv_blas_set_threads(opts->threads_per_worker > 0 ? opts->threads_per_worker : 1);
+    char hosts[256] = "";
+    cv_provenance_hosts(comm, hosts, sizeof hosts);
 
     if (rank != 0) {
         int status = 0;
@@ -317,7 +344,7 @@ int cv_run(MPI_Comm comm, const cv_run_opts *opts, cv_error *err)
 
     master m = {.opts = opts, .comm = comm};
     cv_progress_init(&m.progress, opts->progress, CV_METRIC_DEV_ACCURACY, cv_now());
-    int rc = master_open(&m, size, err);
+    int rc = master_open(&m, size, hosts, err);
     m.progress.metric = m.job.search.metric;
     int status = rc;
     MPI_Bcast(&status, 1, MPI_INT, 0, comm);

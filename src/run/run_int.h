@@ -190,6 +190,23 @@ void cv_transport_bcast_data(cv_data *data, int rank, MPI_Comm comm);
 /* A worker's life: segments until the master says stop. */
 void cv_transport_serve(MPI_Comm comm, const cv_data *data, cv_metric metric);
 
+/* ---- provenance (provenance.c) -------------------------------------------------- */
+
+/* The hosts of comm's ranks, each once with its rank count ("node1 x2,
+ * node2 x2"), into hosts on rank 0. Collective. Returns 0, or -1 (without
+ * memory: only rank 0's host). */
+int cv_provenance_hosts(MPI_Comm comm, char *hosts, size_t size);
+
+/* This run's row of /runs: now, command, caviar's version, the BLAS core,
+ * threads per worker, the CPU model, ranks and hosts (NULL: this host). */
+void cv_provenance_here(cv_run_info *r, const char *command, int ranks, int threads,
+                        const char *hosts);
+
+/* Whether here runs on another BLAS core or caviar version than first (the
+ * run that started the file); why then says so, for a warning. */
+bool cv_provenance_differs(const cv_run_info *first, const cv_run_info *here, char *why,
+                           size_t size);
+
 /* ---- progress (progress.c) ---------------------------------------------------------- */
 
 typedef struct cv_progress {

@@ -182,14 +182,17 @@ static int probe_work(void *arg, cv_error *err)
     cv_trial_row *rows = NULL;
     cv_curve_row *curves = NULL;
     cv_round_row *rounds = NULL;
+    cv_run_info *runs = NULL;
     int64_t n = 0;
     (void)cv_store_read_trials(s, &rows, &n, &ignored);
     (void)cv_store_read_curves(s, &curves, &n, &ignored);
     (void)cv_store_read_rounds(s, &rounds, &n, &ignored);
+    (void)cv_store_read_runs(s, &runs, &n, &ignored);
     (void)cv_store_round_count(s, &n, &ignored);
     free(rows);
     free(curves);
     free(rounds);
+    free(runs);
     cv_store_data d;
     if (cv_store_read_data(s, &d, &ignored) == 0)
         cv_store_data_free(&d);

@@ -8,25 +8,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "caviar/format.h"
 #include "store_int.h"
 
 /* ---- the root attributes ------------------------------------------------------ */
 
-/* "2025-01-31T12:34:56Z" */
-static void iso8601_now(char *buf, size_t size)
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    if (gmtime_r(&t, &tm) == NULL || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        snprintf(buf, size, "unknown");
-}
-
 int cv_store_write_root(cv_store *s, const cv_job *job, int ranks, cv_error *err)
 {
     char created[32];
-    iso8601_now(created, sizeof created);
+    cv_format_now(created, sizeof created);
     int32_t version = CV_STORE_FORMAT_VERSION, nranks = ranks;
     uint64_t seed = job->search.seed;
     struct {
@@ -143,7 +134,7 @@ int cv_store_add_run_time(cv_store *s, double wall, int workers, cv_error *err)
     total = (isfinite(total) ? total : 0) + wall;
     worker_total = (isfinite(worker_total) ? worker_total : 0) + wall * workers;
     char finished[32];
-    iso8601_now(finished, sizeof finished);
+    cv_format_now(finished, sizeof finished);
     if (replace_attr(s->file, "wall_seconds") < 0 ||
         cv_h5_attr_put(s->file, "wall_seconds", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &total) < 0 ||
         replace_attr(s->file, "worker_seconds") < 0 ||

@@ -12,6 +12,7 @@
  *                read, refresh
  *   fold.c       a table as its readers want it: one row per trial (or per
  *                trial and epoch), and the one ranking of trials
+ *   runs.c       /runs: the provenance of each run on the file
  *   root.c       the root attributes (format, job, metric, run times) and /data
  *   writer.c     the writer's lock on PATH.ckpt, and a new file built under a
  *                temp name and published when complete
@@ -40,7 +41,7 @@ struct cv_store {
     char *job_path;  /* the root attribute job_path */
     cv_metric metric; /* the stored job's metric (for /best without a gather) */
     hid_t file;
-    hid_t trials, curves, rounds; /* the tables, open for appending or reading */
+    hid_t trials, curves, rounds, runs; /* the tables, open for appending or reading */
     bool writable;   /* opened read-write */
     bool swmr_write; /* in SWMR write mode */
     bool swmr_read;  /* opened as a SWMR reader */
@@ -54,6 +55,7 @@ struct cv_store {
 #define CV_TRIALS "trials"
 #define CV_CURVES "curves"
 #define CV_ROUNDS "rounds"
+#define CV_RUNS "runs"
 #define CV_DATA "data"
 #define CV_CHECKPOINTS "checkpoints"
 #define CV_BEST "best"
@@ -201,11 +203,31 @@ void cv_curve_unpack(cv_curve_row *r, const void *rec, const cv_layout *L);
 
 /* ---- tables.c ------------------------------------------------------------ */
 
-/* Creates /trials, /curves and /rounds (columns for the parameters job
- * searches) in a new file. */
+/* The operations on any table (name: its dataset's name, for messages):
+ * create an empty one with layout L; open an existing one (a missing table
+ * is an error when required, else *dset stays invalid); append n rows packed
+ * by pack; read every record into a fresh buffer (*recs, free() it),
+ * checking first that the file's type has every field of L. */
+int cv_table_create(cv_store *s, const char *name, const cv_layout *L, hsize_t chunk, hid_t *dset,
+                    cv_error *err);
+int cv_table_open(cv_store *s, const char *name, bool required, hid_t *dset, cv_error *err);
+int cv_table_append(cv_store *s, hid_t dset, const char *name, const cv_layout *L,
+                    const void *rows, size_t row_size, int64_t n,
+                    void (*pack)(void *, const cv_layout *, const void *), cv_error *err);
+int cv_table_read(cv_store *s, hid_t dset, const char *name, const cv_layout *L, char **recs,
+                  int64_t *n, cv_error *err);
+
+/* Creates /trials, /curves, /rounds (columns for the parameters job
+ * searches) and /runs in a new file. */
 int cv_store_create_tables(cv_store *s, const cv_job *job, cv_error *err);
 /* Opens the tables of an existing file into s. */
 int cv_store_open_tables(cv_store *s, cv_error *err);
+
+/* ---- runs.c -------------------------------------------------------------- */
+
+/* Creates the empty /runs table (a new file, or one written before it
+ * existed, opened for writing before SWMR mode begins). */
+int cv_store_create_runs(cv_store *s, cv_error *err);
 
 /* ---- root.c -------------------------------------------------------------- */
 

@@ -1,4 +1,5 @@
-/* tables.c: /trials, /curves and /rounds in the file: creating and opening
+/* tables.c: /trials, /curves and /rounds in the file (and the generic
+ * table operations runs.c shares): creating and opening
  * them, appending rows as a run produces them (flushed at once, for SWMR
  * readers), rewriting a run's final table, and reading them back.
  *
@@ -15,7 +16,7 @@
 /* ---- creating and opening ------------------------------------------------- */
 
 /* Creates one empty table with layout L. */
-static int create_table(cv_store *s, const char *name, const cv_layout *L, hsize_t chunk,
+int cv_table_create(cv_store *s, const char *name, const cv_layout *L, hsize_t chunk,
                         hid_t *dset, cv_error *err)
 {
     hid_t ft = cv_layout_file_type(L);
@@ -38,18 +39,20 @@ int cv_store_create_tables(cv_store *s, const cv_job *job, cv_error *err)
     cv_layout L;
     int rc;
     cv_trials_layout(&L);
-    if ((rc = create_table(s, CV_TRIALS, &L, CV_TRIALS_CHUNK, &s->trials, err)) < 0)
+    if ((rc = cv_table_create(s, CV_TRIALS, &L, CV_TRIALS_CHUNK, &s->trials, err)) < 0)
         return rc;
     cv_curves_layout(&L);
-    if ((rc = create_table(s, CV_CURVES, &L, CV_CURVES_CHUNK, &s->curves, err)) < 0)
+    if ((rc = cv_table_create(s, CV_CURVES, &L, CV_CURVES_CHUNK, &s->curves, err)) < 0)
         return rc;
     if (cv_rounds_layout_for_job(&L, job) < 0)
         return cv_fail(err, CV_ERR_RUNTIME, "%s: /rounds: too many columns", s->path);
-    return create_table(s, CV_ROUNDS, &L, CV_ROUNDS_CHUNK, &s->rounds, err);
+    if ((rc = cv_table_create(s, CV_ROUNDS, &L, CV_ROUNDS_CHUNK, &s->rounds, err)) < 0)
+        return rc;
+    return cv_store_create_runs(s, err);
 }
 
 /* Opens table name; required tables missing are an error, others stay closed. */
-static int open_table(cv_store *s, const char *name, bool required, hid_t *dset, cv_error *err)
+int cv_table_open(cv_store *s, const char *name, bool required, hid_t *dset, cv_error *err)
 {
     htri_t exists = H5Lexists(s->file, name, H5P_DEFAULT);
     if (exists < 0)
@@ -72,9 +75,10 @@ static int open_table(cv_store *s, const char *name, bool required, hid_t *dset,
 int cv_store_open_tables(cv_store *s, cv_error *err)
 {
     int rc;
-    if ((rc = open_table(s, CV_TRIALS, true, &s->trials, err)) < 0 ||
-        (rc = open_table(s, CV_CURVES, true, &s->curves, err)) < 0 ||
-        (rc = open_table(s, CV_ROUNDS, false, &s->rounds, err)) < 0)
+    if ((rc = cv_table_open(s, CV_TRIALS, true, &s->trials, err)) < 0 ||
+        (rc = cv_table_open(s, CV_CURVES, true, &s->curves, err)) < 0 ||
+        (rc = cv_table_open(s, CV_ROUNDS, false, &s->rounds, err)) < 0 ||
+        (rc = cv_table_open(s, CV_RUNS, false, &s->runs, err)) < 0)
         return rc;
     return 0;
 }
@@ -82,7 +86,7 @@ int cv_store_open_tables(cv_store *s, cv_error *err)
 /* ---- appending ---------------------------------------------------------------- */
 
 /* Packs n rows with pack into records of layout L and appends them. */
-static int append_rows(cv_store *s, hid_t dset, const char *name, const cv_layout *L,
+int cv_table_append(cv_store *s, hid_t dset, const char *name, const cv_layout *L,
                        const void *rows, size_t row_size, int64_t n,
                        void (*pack)(void *, const cv_layout *, const void *), cv_error *err)
 {
@@ -121,7 +125,7 @@ int cv_store_append_trials(cv_store *s, const cv_trial_row *rows, int64_t n, cv_
 {
     cv_layout L;
     cv_trials_layout(&L);
-    return append_rows(s, s->trials, CV_TRIALS, &L, rows, sizeof *rows, n, cv_trial_pack, err);
+    return cv_table_append(s, s->trials, CV_TRIALS, &L, rows, sizeof *rows, n, cv_trial_pack, err);
 }
 
 int cv_store_append_trial(cv_store *s, const cv_trial_row *row, cv_error *err)
@@ -133,7 +137,7 @@ int cv_store_append_curves(cv_store *s, const cv_curve_row *rows, int64_t n, cv_
 {
     cv_layout L;
     cv_curves_layout(&L);
-    return append_rows(s, s->curves, CV_CURVES, &L, rows, sizeof *rows, n, cv_curve_pack, err);
+    return cv_table_append(s, s->curves, CV_CURVES, &L, rows, sizeof *rows, n, cv_curve_pack, err);
 }
 
 /* Empties the table dset (name) and writes rows[0..n) into it. */
@@ -151,7 +155,7 @@ static int rewrite_rows(cv_store *s, hid_t dset, const char *name, const cv_layo
     hsize_t zero[1] = {0};
     if (H5Dset_extent(dset, zero) < 0)
         return cv_h5_fail(err, CV_ERR_IO, "%s: cannot empty %s", s->path, name);
-    return append_rows(s, dset, name, L, rows, row_size, n, pack, err);
+    return cv_table_append(s, dset, name, L, rows, row_size, n, pack, err);
 }
 
 int cv_store_rewrite_trials(cv_store *s, const cv_trial_row *rows, int64_t n, cv_error *err)
@@ -263,7 +267,7 @@ int cv_store_append_round(cv_store *s, int round, const cv_round_param *params, 
 
 /* Reads every record of table name into a fresh buffer, checking first that
  * the file's type has every field of L. */
-static int read_records(cv_store *s, hid_t dset, const char *name, const cv_layout *L,
+int cv_table_read(cv_store *s, hid_t dset, const char *name, const cv_layout *L,
                         char **recs, int64_t *n, cv_error *err)
 {
     int ret = 0;
@@ -323,7 +327,7 @@ int cv_store_read_trials(cv_store *s, cv_trial_row **rows, int64_t *n, cv_error 
     cv_trial_row *out = NULL;
     int64_t count = 0;
     cv_trials_layout(&L);
-    int ret = read_records(s, s->trials, CV_TRIALS, &L, &recs, &count, err);
+    int ret = cv_table_read(s, s->trials, CV_TRIALS, &L, &recs, &count, err);
     if (ret == 0 && count > 0) {
         out = malloc((size_t)count * sizeof *out);
         if (out == NULL)
@@ -350,7 +354,7 @@ int cv_store_read_curves(cv_store *s, cv_curve_row **rows, int64_t *n, cv_error 
     cv_curve_row *out = NULL;
     int64_t count = 0;
     cv_curves_layout(&L);
-    int ret = read_records(s, s->curves, CV_CURVES, &L, &recs, &count, err);
+    int ret = cv_table_read(s, s->curves, CV_CURVES, &L, &recs, &count, err);
     if (ret == 0 && count > 0) {
         out = malloc((size_t)count * sizeof *out);
         if (out == NULL)
@@ -423,7 +427,7 @@ static int read_rounds(cv_store *s, cv_round_row **rows, int64_t *n, cv_error *e
                       "NAME_lo, NAME_hi, NAME_values per searched parameter)", s->path);
         goto done;
     }
-    if ((ret = read_records(s, s->rounds, CV_ROUNDS, &L, &recs, &count, err)) < 0 || count == 0)
+    if ((ret = cv_table_read(s, s->rounds, CV_ROUNDS, &L, &recs, &count, err)) < 0 || count == 0)
         goto done;
     if ((out = calloc((size_t)count, sizeof *out)) == NULL) {
         ret = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for %lld rounds", s->path,

@@ -53,6 +53,8 @@ ROOT_TIMING = {"created", "finished", "wall_seconds", "worker_seconds"}
 # must say: metric (the study's metric, so that the store need not parse the
 # job's YAML) must name the metric the stored job asks for.
 ADDED = {"metric"}
+# Tables the new code adds on purpose: /runs, the provenance of each run.
+ADDED_TABLES = {"runs"}
 TRIALS_SKIP = {"seconds", "samples_per_second", "worker"}
 CURVES_SKIP = {"seconds"}
 BY_NAME = {"job_path", "source"}  # absolute paths: only the file name is compared
@@ -215,8 +217,19 @@ def compare(ref_path, new_path, resumed):
         rk, nk = set(ref.keys()), set(new.keys())
         for k in sorted(rk - nk):
             d.add("/", f"{k} missing from the new file")
-        for k in sorted(nk - rk):
+        for k in sorted(nk - rk - ADDED_TABLES):
             d.add("/", f"{k} only in the new file")
+        # /runs (provenance, added on purpose): one row per run on the file,
+        # each naming a command and this caviar
+        if "runs" in nk - rk:
+            runs = new["runs"][:]
+            if len(runs) == 0:
+                d.add("/runs", "no row")
+            for r in runs:
+                cmd = r["command"].decode()
+                if cmd not in ("run", "resume", "train") or not r["blas_core"] \
+                        or r["caviar_version"].decode() != str(new.attrs["caviar_version"]):
+                    d.add("/runs", f"an unexpected row {r}")
         one_rank = not resumed and ref.attrs.get("ranks") == 1 and new.attrs.get("ranks") == 1
         for k in sorted(rk & nk):
             if k == "trials":

@@ -662,6 +662,75 @@ static void test_second_writer_refused(void **state)
     cv_job_free(&job);
 }
 
+static cv_run_info make_run(const char *command, const char *core)
+{
+    cv_run_info r = {.blas_threads = 1, .ranks = 3};
+    snprintf(r.started, sizeof r.started, "2026-12-02T10:00:00Z");
+    snprintf(r.command, sizeof r.command, "%s", command);
+    snprintf(r.caviar_version, sizeof r.caviar_version, "0.1.0");
+    snprintf(r.blas_core, sizeof r.blas_core, "%s", core);
+    snprintf(r.cpu_model, sizeof r.cpu_model, "a CPU model whose name is long enough, 2.80GHz");
+    snprintf(r.hosts, sizeof r.hosts, "node1 x2, node2 x1");
+    return r;
+}
+
+static bool runs_equal(const cv_run_info *a, const cv_run_info *b)
+{
+    return strcmp(a->started, b->started) == 0 && strcmp(a->command, b->command) == 0 &&
+           strcmp(a->caviar_version, b->caviar_version) == 0 &&
+           strcmp(a->blas_core, b->blas_core) == 0 && a->blas_threads == b->blas_threads &&
+           strcmp(a->cpu_model, b->cpu_model) == 0 && a->ranks == b->ranks &&
+           strcmp(a->hosts, b->hosts) == 0;
+}
+
+/* /runs: a row per run, before and in SWMR mode, read back as written; a
+ * file written before the table existed reads none, and gets the table when
+ * it is opened for writing. */
+static void test_runs(void **state)
+{
+    (void)state;
+    cv_error err = {0};
+    cv_job job;
+    load_job(&job);
+    cv_data data = fake_data();
+    const char *path = tu_path("runs.h5");
+    cv_store *s = NULL;
+    cv_run_info want[2] = {make_run("run", "SkylakeX"), make_run("resume", "Haswell")};
+    OK(cv_store_create(&s, path, &job, 3, false, &err));
+    OK(cv_store_write_data(s, &data, &err));
+    OK(cv_store_append_run(s, &want[0], &err));
+    OK(cv_store_start_swmr(s, &err));
+    OK(cv_store_append_run(s, &want[1], &err));
+    OK(cv_store_close(s, &err));
+
+    cv_run_info *got = NULL;
+    int64_t n = 0;
+    OK(cv_store_open(&s, path, CV_STORE_READ, &err));
+    OK(cv_store_read_runs(s, &got, &n, &err));
+    CHECK(n == 2 && runs_equal(&got[0], &want[0]) && runs_equal(&got[1], &want[1]),
+          "%lld runs read back", (long long)n);
+    free(got);
+    OK(cv_store_close(s, &err));
+
+    /* as a file of caviar 0.1.0: no /runs */
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    CHECK(f >= 0 && H5Ldelete(f, "runs", H5P_DEFAULT) >= 0 && H5Fclose(f) >= 0, "drop /runs");
+    OK(cv_store_open(&s, path, CV_STORE_READ, &err));
+    OK(cv_store_read_runs(s, &got, &n, &err));
+    CHECK(n == 0 && got == NULL, "%lld runs in a file without /runs", (long long)n);
+    OK(cv_store_close(s, &err));
+    OK(cv_store_open(&s, path, CV_STORE_APPEND, &err));
+    OK(cv_store_append_run(s, &want[1], &err));
+    OK(cv_store_close(s, &err));
+    OK(cv_store_open(&s, path, CV_STORE_READ, &err));
+    OK(cv_store_read_runs(s, &got, &n, &err));
+    CHECK(n == 1 && runs_equal(&got[0], &want[1]), "%lld runs after a resume", (long long)n);
+    free(got);
+    OK(cv_store_close(s, &err));
+    cv_data_free(&data);
+    cv_job_free(&job);
+}
+
 /* The row helpers number epochs from 1. */
 static void test_row_fill(void **state)
 {
@@ -695,6 +764,7 @@ int main(void)
         cmocka_unit_test(test_second_gather),
         cmocka_unit_test(test_second_writer_refused),
         cmocka_unit_test(test_row_fill),
+        cmocka_unit_test(test_runs),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     /* h5dump reads every results file written (but the deliberately broken
