@@ -62,6 +62,15 @@ static char *default_results(const char *job_path)
 /* How many leaderboard rows the end of a study prints. */
 #define LEADERBOARD_ROWS 10
 
+/* The study's leaderboard, as caviar report prints it. */
+static void print_leaderboard(const char *command, const char *results)
+{
+    cv_error err = {0};
+    fputc('\n', stdout);
+    if (cv_report_leaderboard_file(stdout, results, LEADERBOARD_ROWS, &err) != 0)
+        fprintf(stderr, "caviar %s: %s\n", command, err.msg);
+}
+
 static int study(int argc, char **argv, bool resume)
 {
     cv_run_opts o = {.threads_per_worker = 1, .progress = stderr};
@@ -81,16 +90,19 @@ static int study(int argc, char **argv, bool resume)
         o.progress = NULL;
     cv_error err = {0};
     rc = cv_run(MPI_COMM_WORLD, &o, &err);
-    if (rc != 0 && rank == 0)
-        fprintf(stderr, "caviar %s: %s\n", resume ? "resume" : "run",
-                err.msg[0] ? err.msg : "failed");
-    MPI_Finalize();
-    /* the leaderboard, as caviar report prints it */
-    if (rc == 0 && rank == 0) {
-        fputc('\n', stdout);
-        if (cv_report_leaderboard_file(stdout, o.results_path, LEADERBOARD_ROWS, &err) != 0)
-            fprintf(stderr, "caviar %s: %s\n", resume ? "resume" : "run", err.msg);
+    const char *name = resume ? "resume" : "run";
+    if (rc < 0 && rank == 0)
+        fprintf(stderr, "caviar %s: %s\n", name, err.msg[0] ? err.msg : "failed");
+    if (rc == CV_RUN_WORKERS_LOST) {
+        /* the file is closed; the ranks given up on would hold MPI_Finalize
+         * forever */
+        print_leaderboard(name, o.results_path);
+        fflush(NULL);
+        MPI_Abort(MPI_COMM_WORLD, 0);
     }
+    MPI_Finalize();
+    if (rc == 0 && rank == 0)
+        print_leaderboard(name, o.results_path);
     free(owned);
     return cv_exit_status(rc);
 }

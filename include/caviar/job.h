@@ -70,6 +70,10 @@ typedef struct cv_job {
 
     int checkpoints_keep; /* best K trials keep weights; CV_CHECKPOINTS_ALL for all */
 
+    /* trial_timeout: seconds a segment may run before its worker is given
+     * up on (a stuck node); 0: derived from the speed measured so far */
+    double trial_timeout;
+
     cv_param_spec params[CV_P_COUNT];
 } cv_job;
 

@@ -35,9 +35,16 @@ typedef struct cv_run_opts {
     FILE *progress;           /* the master's progress stream (stderr), or NULL */
 } cv_run_opts;
 
+/* cv_run's status on the master when the study went on without workers
+ * that stopped answering (a stuck node: see trial_timeout): the results file
+ * is closed, and since MPI_Finalize would wait for those ranks forever, the
+ * caller ends the job with MPI_Abort. */
+#define CV_RUN_WORKERS_LOST 1
+
 /* Runs (or, without job_path, resumes) a study on comm. Collective: every
  * rank calls it with the same options after MPI_Init. Returns 0 when the
  * study ended or stopped cleanly (signal, time limit: the file is resumable);
+ * CV_RUN_WORKERS_LOST (on the master; the other ranks then never return);
  * a negative status with err set otherwise. Workers return the master's
  * status. */
 int cv_run(MPI_Comm comm, const cv_run_opts *opts, cv_error *err);

@@ -9,7 +9,7 @@
  *   name, data {source, test, dev_size}, search {method, trials, rounds,
  *   keep, seed, metric}, checkpoints (N | all | {keep: N | all}),
  *   parameters {NAME: constant | [values] | {distribution, min, max,
- *   values, points} | {value}}
+ *   values, points} | {value}}, trial_timeout SECONDS
  *
  * Every check that needs no sampler happens here, and every failure is
  * CV_ERR_INPUT with "PATH:LINE:COLUMN: what was expected". The parser will be
@@ -947,10 +947,28 @@ static void set_defaults(cv_job *job)
     }
 }
 
+/* trial_timeout: seconds, > 0 and at most a year. */
+static int parse_timeout(parse *P, const node *nd)
+{
+    static const char expected[] = "a number of seconds in (0, 31536000]";
+    const char *s = scalar(P, nd, "trial_timeout", expected);
+    double v;
+    char got[64];
+    if (s == NULL)
+        return CV_ERR_INPUT;
+    if (cv_parse_number(s, &v) != 0 || !(v > 0 && v <= 31536000)) {
+        cv_quote(s, got, sizeof got);
+        return fail_at(P, nd->pos, "trial_timeout must be %s (got '%s')", expected, got);
+    }
+    P->job->trial_timeout = v;
+    return 0;
+}
+
 static int parse_top(parse *P, const node *root)
 {
-    static const char *const keys[] = {"name", "data", "search", "checkpoints", "parameters"};
-    const node *vals[5], *knodes[5];
+    static const char *const keys[] = {"name",        "data",       "search",
+                                       "checkpoints", "parameters", "trial_timeout"};
+    const node *vals[6], *knodes[6];
     int rc;
     if (root == NULL || is_null(root))
         return 0; /* empty file, comments only, or "---": all defaults */
@@ -958,7 +976,7 @@ static int parse_top(parse *P, const node *root)
         return fail_at(P, root->pos, "a job file must be a mapping (name:, data:, search:, ...) at "
                                      "the top level (got %s)",
                        node_kind(root));
-    if ((rc = collect(P, root, "the job file", keys, 5, vals, knodes)) != 0)
+    if ((rc = collect(P, root, "the job file", keys, 6, vals, knodes)) != 0)
         return rc;
     if (vals[0] != NULL) {
         const char *s = scalar(P, vals[0], "name", "a string");
@@ -979,6 +997,8 @@ static int parse_top(parse *P, const node *root)
     if (vals[3] != NULL && (rc = parse_checkpoints(P, vals[3])) != 0)
         return rc;
     if (vals[4] != NULL && (rc = parse_parameters(P, vals[4])) != 0)
+        return rc;
+    if (vals[5] != NULL && (rc = parse_timeout(P, vals[5])) != 0)
         return rc;
     return 0;
 }

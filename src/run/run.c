@@ -53,9 +53,11 @@ typedef struct master {
     cv_scheduler sched;
     cv_transport *transport;
     cv_progress progress;
-    double *started;        /* (ranks) when each worker's segment was sent */
     double segment_seconds; /* dispatch-to-result seconds of this run's segments */
     int64_t segments_timed;
+    double epoch_seconds;   /* the slowest epoch of a finished segment, for deadlines */
+    int64_t *timed_out;     /* (n_timed_out) trials whose worker was given up on */
+    int64_t n_timed_out;
     bool stopping;
 } master;
 
@@ -104,8 +106,10 @@ static int on_result(void *user, const cv_segment *seg, int rank, const cv_trial
 {
     master *m = user;
     if (res->status != CV_TRIAL_INTERRUPTED) {
-        m->segment_seconds += cv_now() - m->started[rank];
+        m->segment_seconds += cv_now() - cv_transport_sent(m->transport, rank);
         m->segments_timed++;
+        if (res->epochs_done > 0 && res->seconds / res->epochs_done > m->epoch_seconds)
+            m->epoch_seconds = res->seconds / res->epochs_done;
     }
     return record(m, seg, rank, res, state, n_state, err);
 }
@@ -147,6 +151,75 @@ static int begin_stop(master *m, bool interrupt, cv_error *err)
     return 0;
 }
 
+/* ---- stuck workers -------------------------------------------------------------
+ * OpenMPI has no fault tolerance: a rank that stops answering (a stalled
+ * filesystem, a stopped process, a wedged driver) would hold its segment,
+ * and the study, forever. Each segment gets a deadline; past it the master
+ * gives up on the rank and sends its segment to another worker (or records
+ * it failed, the second time, or when no worker is left), the study goes
+ * on without the rank, and the job ends with MPI_Abort once the file is
+ * closed (cv_run returns CV_RUN_WORKERS_LOST). */
+
+/* Seconds seg may run: the job's trial_timeout, else 60 s plus twenty times
+ * the slowest epoch measured so far per epoch; none before a segment has
+ * finished. */
+static double deadline(const master *m, const cv_segment *seg)
+{
+    if (m->job.trial_timeout > 0)
+        return m->job.trial_timeout;
+    if (m->epoch_seconds <= 0)
+        return INFINITY;
+    return 60.0 + 20.0 * m->epoch_seconds * seg->config.epochs;
+}
+
+static bool timed_out_before(const master *m, int64_t trial)
+{
+    for (int64_t i = 0; i < m->n_timed_out; i++)
+        if (m->timed_out[i] == trial)
+            return true;
+    return false;
+}
+
+/* Gives up on every worker past its segment's deadline. */
+static int give_up_on_stuck(master *m, int ranks, cv_error *err)
+{
+    const double now = cv_now();
+    for (int w = 1; w < ranks; w++) {
+        const cv_segment *in_flight = cv_transport_segment(m->transport, w);
+        if (in_flight == NULL)
+            continue;
+        double limit = deadline(m, in_flight), ran = now - cv_transport_sent(m->transport, w);
+        if (ran <= limit)
+            continue;
+        cv_segment seg = *in_flight;
+        cv_transport_give_up(m->transport, w);
+        bool again = !timed_out_before(m, seg.trial) &&
+                     cv_transport_lost_workers(m->transport) < cv_transport_workers(m->transport);
+        if (m->opts->progress != NULL)
+            fprintf(m->opts->progress,
+                    "caviar: rank %d has not finished trial %lld in %.0f s (its deadline: %.0f "
+                    "s): the rank is given up on, and the trial %s\n",
+                    w, (long long)seg.trial, ran, limit,
+                    again ? "goes to another worker" : "is recorded as failed");
+        int64_t *p = realloc(m->timed_out, (size_t)(m->n_timed_out + 1) * sizeof *p);
+        if (p == NULL)
+            return cv_fail(err, CV_ERR_NOMEM, "runner: out of memory");
+        m->timed_out = p;
+        m->timed_out[m->n_timed_out++] = seg.trial;
+        if (again) {
+            m->sched.ops->requeue(m->sched.self, seg.trial);
+            continue;
+        }
+        cv_trial_result res = {.status = CV_TRIAL_FAILED, .best_epoch = -1,
+                               .dev_accuracy = NAN, .dev_loss = NAN,
+                               .train_accuracy = NAN, .train_loss = NAN, .seconds = ran};
+        int rc = record(m, &seg, w, &res, NULL, 0, err);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* Hands ready segments to free workers until either runs out. */
 static int dispatch(master *m, cv_error *err)
 {
@@ -161,7 +234,6 @@ static int dispatch(master *m, cv_error *err)
             return begin_stop(m, false, err);
         }
         cv_progress_dispatch(&m->progress);
-        m->started[w] = cv_now();
         if ((rc = cv_transport_send(m->transport, w, &seg, err)) != 0)
             return rc;
         if (cv_run_signal) /* the single-rank master trained it: see to the signal first */
@@ -172,7 +244,7 @@ static int dispatch(master *m, cv_error *err)
 
 /* Runs the plan until it is complete, or a stop lets the last segment in
  * flight end. */
-static int study_loop(master *m, cv_error *err)
+static int study_loop(master *m, int ranks, cv_error *err)
 {
     int rc;
     for (;;) {
@@ -183,12 +255,21 @@ static int study_loop(master *m, cv_error *err)
         int busy = cv_transport_busy(m->transport);
         if (busy == 0 && (m->stopping || m->sched.ops->complete(m->sched.self)))
             return cv_recorder_flush(m->rec, err);
+        if (busy == 0 && cv_transport_free_worker(m->transport) < 0) {
+            /* every worker was given up on: what is left waits for a resume */
+            if (m->opts->progress != NULL)
+                fprintf(m->opts->progress, "caviar: no worker is left\n");
+            begin_stop(m, false, err);
+            continue;
+        }
         if (busy == 0 && !cv_run_signal)
             return cv_fail(err, CV_ERR_RUNTIME,
                            "runner: the scheduler has nothing to run but the plan is not "
                            "complete");
         bool got = false;
         if ((rc = cv_transport_poll(m->transport, &got, err)) != 0)
+            return rc;
+        if ((rc = give_up_on_stuck(m, ranks, err)) != 0)
             return rc;
         if ((rc = cv_recorder_flush_due(m->rec, err)) != 0)
             return rc;
@@ -246,8 +327,6 @@ static int master_open(master *m, int ranks, const char *hosts, cv_error *err)
         return rc;
     if ((rc = cv_data_load_job(&m->data, &m->job, err)) != 0)
         return rc;
-    if ((m->started = calloc((size_t)ranks, sizeof *m->started)) == NULL)
-        return cv_fail(err, CV_ERR_NOMEM, "runner: out of memory for %d ranks", ranks);
 
     /* what the file already holds: the study's trials (babysitting runs,
      * with a parent, live beside it) and its rounds */
@@ -294,22 +373,30 @@ static void master_close(master *m)
     cv_space_free(m->space);
     cv_data_free(&m->data);
     cv_job_free(&m->job);
-    free(m->started);
+    free(m->timed_out);
 }
 
 /* The master's whole study after the data went out. */
-static int master_run(master *m, int ranks, cv_error *err)
+/* The master's whole study after the data went out; *lost: the workers
+ * given up on. */
+static int master_run(master *m, int ranks, int *lost, cv_error *err)
 {
     const cv_transport_events ev = {.user = m, .curve = on_curve, .result = on_result};
     int rc = cv_transport_create(&m->transport, m->comm, &m->data, m->job.search.metric, &ev,
                                  err);
     if (rc != 0)
         return rc;
-    rc = study_loop(m, err);
+    rc = study_loop(m, ranks, err);
     bool complete = rc == 0 && !m->stopping;
     int workers = cv_transport_workers(m->transport);
+    *lost = cv_transport_lost_workers(m->transport);
     if (rc == 0) {
         cv_progress_end(&m->progress, complete, workers, ranks > 1, m->opts->results_path);
+        if (*lost > 0 && m->opts->progress != NULL)
+            fprintf(m->opts->progress,
+                    "caviar: %d of %d workers given up on: the job ends with MPI_Abort once the "
+                    "results file is closed\n",
+                    *lost, workers);
         rc = cv_recorder_end_study(m->rec, complete, &m->data.test,
                                    cv_now() - m->progress.t_start, workers, err);
     }
@@ -356,13 +443,19 @@ int cv_run(MPI_Comm comm, const cv_run_opts *opts, cv_error *err)
     MPI_Bcast(&metric, 1, MPI_INT, 0, comm);
     cv_transport_bcast_data(&m.data, 0, comm);
 
-    rc = master_run(&m, size, err);
+    int lost = 0;
+    rc = master_run(&m, size, &lost, err);
     cv_error cerr = {0};
     int crc = cv_store_close(m.store, &cerr);
     m.store = NULL;
     if (rc == 0 && crc != 0) {
         rc = crc;
         *err = cerr;
+    }
+    if (lost > 0) {
+        /* the ranks given up on would never join the closing broadcast */
+        master_close(&m);
+        return rc != 0 ? rc : CV_RUN_WORKERS_LOST;
     }
     status = rc;
     MPI_Bcast(&status, 1, MPI_INT, 0, comm);

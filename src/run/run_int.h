@@ -166,14 +166,24 @@ int cv_transport_create(cv_transport **out, MPI_Comm comm, const cv_data *data,
 /* Sends every worker TAG_STOP (aborting any segment in flight) and frees. */
 void cv_transport_free(cv_transport *t);
 
-/* Workers (ranks >= 1; 1 for the single-rank master). */
+/* Workers (ranks >= 1; 1 for the single-rank master), and how many of them
+ * were given up on. */
 int cv_transport_workers(const cv_transport *t);
+int cv_transport_lost_workers(const cv_transport *t);
 /* A worker without a segment, or -1. */
 int cv_transport_free_worker(const cv_transport *t);
 /* Segments in flight. */
 int cv_transport_busy(const cv_transport *t);
 /* The segment worker is training, or NULL. */
 const cv_segment *cv_transport_segment(const cv_transport *t, int worker);
+
+/* When worker's segment was sent (cv_now's clock). */
+double cv_transport_sent(const cv_transport *t, int worker);
+
+/* Gives up on worker (a stuck node: it no longer answers): its segment is
+ * no longer in flight, it is sent nothing more, and whatever it sends if it
+ * comes back is dropped. */
+void cv_transport_give_up(cv_transport *t, int worker);
 
 /* Hands seg to worker (free). */
 int cv_transport_send(cv_transport *t, int worker, const cv_segment *seg, cv_error *err);

@@ -58,7 +58,9 @@ struct cv_transport {
     cv_transport_events ev;
     cv_segment *segments;     /* (size) what each rank trains */
     bool *busy;               /* (size) */
-    int n_busy;
+    double *sent;             /* (size) when each rank's segment was sent */
+    bool *lost;               /* (size) given up on: never sent to again, heard no more */
+    int n_busy, n_lost;
     long poll_ns;             /* the next nap */
 };
 
@@ -243,11 +245,12 @@ int cv_transport_create(cv_transport **out, MPI_Comm comm, const cv_data *data,
     if (t != NULL) {
         t->segments = calloc((size_t)size, sizeof *t->segments);
         t->busy = calloc((size_t)size, sizeof *t->busy);
+        t->sent = calloc((size_t)size, sizeof *t->sent);
+        t->lost = calloc((size_t)size, sizeof *t->lost);
     }
-    if (t == NULL || t->segments == NULL || t->busy == NULL) {
-        if (t != NULL)
-            free(t->segments), free(t->busy);
-        free(t);
+    if (t == NULL || t->segments == NULL || t->busy == NULL || t->sent == NULL ||
+        t->lost == NULL) {
+        cv_transport_free(t);
         return cv_fail(err, CV_ERR_NOMEM, "runner: out of memory for %d ranks", size);
     }
     t->comm = comm;
@@ -264,13 +267,17 @@ void cv_transport_free(cv_transport *t)
 {
     if (t == NULL)
         return;
-    for (int r = 1; r < t->size; r++) {
+    for (int r = 1; r < t->size && t->busy != NULL && t->lost != NULL; r++) {
+        if (t->lost[r])
+            continue;
         if (t->busy[r]) /* only after an error: the study stops mid-segment */
             MPI_Send(NULL, 0, MPI_BYTE, r, TAG_ABORT, t->comm);
         MPI_Send(NULL, 0, MPI_BYTE, r, TAG_STOP, t->comm);
     }
     free(t->segments);
     free(t->busy);
+    free(t->sent);
+    free(t->lost);
     free(t);
 }
 
@@ -279,12 +286,34 @@ int cv_transport_workers(const cv_transport *t)
     return t->size > 1 ? t->size - 1 : 1;
 }
 
+int cv_transport_lost_workers(const cv_transport *t)
+{
+    return t->n_lost;
+}
+
 int cv_transport_free_worker(const cv_transport *t)
 {
     for (int r = t->size > 1 ? 1 : 0; r < t->size; r++)
-        if (!t->busy[r])
+        if (!t->busy[r] && !t->lost[r])
             return r;
     return -1;
+}
+
+double cv_transport_sent(const cv_transport *t, int worker)
+{
+    return t->sent[worker];
+}
+
+void cv_transport_give_up(cv_transport *t, int worker)
+{
+    if (worker <= 0 || t->lost[worker])
+        return;
+    if (t->busy[worker]) {
+        t->busy[worker] = false;
+        t->n_busy--;
+    }
+    t->lost[worker] = true;
+    t->n_lost++;
 }
 
 int cv_transport_busy(const cv_transport *t)
@@ -342,6 +371,7 @@ int cv_transport_send(cv_transport *t, int worker, const cv_segment *seg, cv_err
 {
     t->segments[worker] = *seg;
     t->busy[worker] = true;
+    t->sent[worker] = cv_now();
     t->n_busy++;
     if (t->size == 1)
         return train_here(t, &t->segments[0], err);
@@ -370,10 +400,15 @@ static int receive_result(cv_transport *t, const MPI_Status *st, cv_error *err)
     if (buf == NULL)
         return cv_fail(err, CV_ERR_NOMEM, "runner: out of memory for a result of %d bytes", bytes);
     MPI_Recv(buf, bytes, MPI_BYTE, src, TAG_RESULT, t->comm, MPI_STATUS_IGNORE);
-    result_hdr hdr;
-    memcpy(&hdr, buf, sizeof hdr);
+    result_hdr hdr = {0};
+    if ((size_t)bytes >= sizeof hdr)
+        memcpy(&hdr, buf, sizeof hdr);
     int rc;
-    if (!t->busy[src] || t->segments[src].trial != hdr.trial) {
+    if (t->lost[src]) {
+        rc = 0; /* a rank given up on came back: what it says is no longer wanted */
+    } else if ((size_t)bytes < sizeof hdr) {
+        rc = cv_fail(err, CV_ERR_RUNTIME, "runner: rank %d sent a result of %d bytes", src, bytes);
+    } else if (!t->busy[src] || t->segments[src].trial != hdr.trial) {
         rc = cv_fail(err, CV_ERR_RUNTIME, "runner: rank %d sent a result for trial %lld", src,
                      (long long)hdr.trial);
     } else if (hdr.n_state < 0 ||
@@ -409,7 +444,7 @@ int cv_transport_poll(cv_transport *t, bool *got, cv_error *err)
             MPI_Recv(&c, sizeof c, MPI_BYTE, src, TAG_CURVE, t->comm, MPI_STATUS_IGNORE);
             /* a point of a segment still in flight (a time limit lets it
              * finish); one of a segment aborted is dropped */
-            if (t->busy[src] && t->segments[src].trial == c.trial)
+            if (!t->lost[src] && t->busy[src] && t->segments[src].trial == c.trial)
                 rc = t->ev.curve(t->ev.user, c.trial, &c.e, err);
         } else if (st.MPI_TAG == TAG_RESULT) {
             rc = receive_result(t, &st, err);

@@ -260,13 +260,30 @@ static void test_range_errors(void **state)
                "init must be one of: he, xavier (got 'glorot')");
 }
 
+/* trial_timeout: seconds a segment may run; 0 (the default) derives it. */
+static void test_trial_timeout(void **state)
+{
+    (void)state;
+    cv_job job;
+    load_ok(&job, "default.yaml", "name: a\n");
+    assert_true(job.trial_timeout == 0);
+    cv_job_free(&job);
+    load_ok(&job, "timeout.yaml", "trial_timeout: 90.5\n");
+    assert_true(job.trial_timeout == 90.5);
+    cv_job_free(&job);
+    load_fails("zero.yaml", "trial_timeout: 0\n", 1, 16,
+               "trial_timeout must be a number of seconds in (0, 31536000] (got '0')");
+    load_fails("word.yaml", "name: a\ntrial_timeout: soon\n", 2, 16,
+               "trial_timeout must be a number of seconds in (0, 31536000] (got 'soon')");
+}
+
 /* An unknown key at every level names the level and the keys it takes. */
 static void test_unknown_keys(void **state)
 {
     (void)state;
     load_fails("top.yaml", "name: a\nparameter:\n  epochs: 3\n", 2, 1,
                "unknown key 'parameter' in the job file (expected one of: name, data, search, "
-               "checkpoints, parameters)");
+               "checkpoints, parameters, trial_timeout)");
     load_fails("data.yaml", "data:\n  source: fashion-mnist\n  dev: 5\n", 3, 3,
                "unknown key 'dev' in data (expected one of: source, test, dev_size)");
     load_fails("search.yaml", "search:\n  trails: 5\n", 2, 3,
@@ -680,6 +697,7 @@ int main(void)
         cmocka_unit_test(test_empty_and_defaults),
         cmocka_unit_test(test_range_errors),
         cmocka_unit_test(test_unknown_keys),
+        cmocka_unit_test(test_trial_timeout),
         cmocka_unit_test(test_duplicate_keys),
         cmocka_unit_test(test_malformed_yaml),
         cmocka_unit_test(test_wrong_types),
