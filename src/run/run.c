@@ -422,10 +422,13 @@ int cv_run(MPI_Comm comm, const cv_run_opts *opts, cv_error *err)
         int metric = 0;
         MPI_Bcast(&metric, 1, MPI_INT, 0, comm);
         cv_data data = {0};
-        cv_transport_bcast_data(&data, rank, comm);
+        cv_shared sh;
+        if ((status = cv_data_share(&data, comm, &sh, err)) != 0)
+            return status;
         cv_transport_serve(comm, &data, (cv_metric)metric);
-        cv_data_free(&data);
         MPI_Bcast(&status, 1, MPI_INT, 0, comm);
+        cv_data_unshare(&data, &sh, true);
+        cv_data_free(&data);
         return status;
     }
 
@@ -441,7 +444,11 @@ int cv_run(MPI_Comm comm, const cv_run_opts *opts, cv_error *err)
     }
     int metric = (int)m.job.search.metric;
     MPI_Bcast(&metric, 1, MPI_INT, 0, comm);
-    cv_transport_bcast_data(&m.data, 0, comm);
+    cv_shared sh = {.win = MPI_WIN_NULL, .node = MPI_COMM_NULL, .leaders = MPI_COMM_NULL};
+    if (size > 1 && (rc = cv_data_share(&m.data, comm, &sh, err)) != 0) {
+        master_close(&m);
+        return rc;
+    }
 
     int lost = 0;
     rc = master_run(&m, size, &lost, err);
@@ -453,12 +460,17 @@ int cv_run(MPI_Comm comm, const cv_run_opts *opts, cv_error *err)
         *err = cerr;
     }
     if (lost > 0) {
-        /* the ranks given up on would never join the closing broadcast */
+        /* the ranks given up on would never join the closing broadcast, nor
+         * free the window */
+        if (size > 1)
+            cv_data_unshare(&m.data, &sh, false);
         master_close(&m);
         return rc != 0 ? rc : CV_RUN_WORKERS_LOST;
     }
     status = rc;
     MPI_Bcast(&status, 1, MPI_INT, 0, comm);
+    if (size > 1)
+        cv_data_unshare(&m.data, &sh, true);
     master_close(&m);
     return rc;
 }

@@ -194,11 +194,27 @@ void cv_transport_abort(cv_transport *t, int worker);
 /* Sleeps between polls, backing off while nothing arrives; got: something did. */
 void cv_transport_nap(cv_transport *t, bool got);
 
-/* The data to every rank (the train and dev splits; the test set stays with
- * the master). Collective. */
-void cv_transport_bcast_data(cv_data *data, int rank, MPI_Comm comm);
 /* A worker's life: segments until the master says stop. */
 void cv_transport_serve(MPI_Comm comm, const cv_data *data, cv_metric metric);
+
+/* ---- the data, one copy per node (share.c) ---------------------------------------- */
+
+typedef struct cv_shared {
+    MPI_Win win;      /* the node's window holding the train and dev splits */
+    MPI_Comm node;    /* the ranks of this node */
+    MPI_Comm leaders; /* the first rank of each node (MPI_COMM_NULL elsewhere) */
+} cv_shared;
+
+/* Puts the master's train and dev splits (data on rank 0; the test set
+ * stays with it) into one shared-memory window per node and points every
+ * rank's data at its node's (rank 0's own copy is released). Collective.
+ * Returns 0, or CV_ERR_NOMEM on every rank when a window could not be had. */
+int cv_data_share(cv_data *data, MPI_Comm comm, cv_shared *sh, cv_error *err);
+
+/* Detaches data from the window (its splits are not data's to free) and,
+ * when collective (every rank of the node does it), frees the window. */
+void cv_data_unshare(cv_data *data, cv_shared *sh, bool collective);
+void cv_shared_free(cv_shared *sh);
 
 /* ---- provenance (provenance.c) -------------------------------------------------- */
 

@@ -85,45 +85,6 @@ static void wait_message(MPI_Comm comm, int source, MPI_Status *st)
     }
 }
 
-/* ---- the data, broadcast once ------------------------------------------ */
-
-/* Broadcasts n values of type t from root in pieces MPI's int counts hold. */
-static void bcast_big(void *buf, int64_t n, MPI_Datatype t, size_t size, MPI_Comm comm)
-{
-    const int64_t piece = (int64_t)1 << 28;
-    for (int64_t off = 0; off < n; off += piece) {
-        int64_t k = n - off < piece ? n - off : piece;
-        MPI_Bcast((char *)buf + (size_t)off * size, (int)k, t, 0, comm);
-    }
-}
-
-/* Workers allocate; on failure to allocate a worker aborts the job, the one
- * thing it cannot report. */
-void cv_transport_bcast_data(cv_data *data, int rank, MPI_Comm comm)
-{
-    int64_t hdr[4] = {data->d, data->classes, data->train.n, data->dev.n};
-    MPI_Bcast(hdr, 4, MPI_INT64_T, 0, comm);
-    cv_dataset *sets[2] = {&data->train, &data->dev};
-    if (rank != 0) {
-        data->d = (int)hdr[0];
-        data->classes = (int)hdr[1];
-        for (int i = 0; i < 2; i++) {
-            sets[i]->n = hdr[2 + i];
-            sets[i]->d = data->d;
-            sets[i]->X = malloc((size_t)sets[i]->n * (size_t)data->d * sizeof(float));
-            sets[i]->y = malloc((size_t)sets[i]->n * sizeof(int32_t));
-            if (sets[i]->X == NULL || sets[i]->y == NULL) {
-                fprintf(stderr, "caviar: worker %d: out of memory for the data\n", rank);
-                MPI_Abort(comm, 1);
-            }
-        }
-    }
-    for (int i = 0; i < 2; i++) {
-        bcast_big(sets[i]->X, sets[i]->n * data->d, MPI_FLOAT, sizeof(float), comm);
-        bcast_big(sets[i]->y, sets[i]->n, MPI_INT32_T, sizeof(int32_t), comm);
-    }
-}
-
 /* ---- one segment, wherever it runs ----------------------------------------- */
 
 int cv_segment_train(const cv_data *data, const cv_segment *seg, cv_metric metric,
