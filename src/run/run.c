@@ -449,6 +449,11 @@ int cv_run(MPI_Comm comm, const cv_run_opts *opts, cv_error *err)
         master_close(&m);
         return rc;
     }
+    if (size > 1 && opts->progress != NULL)
+        fprintf(opts->progress, "data: %lld train and %lld dev examples (%.1f MB), one copy on each "
+                                "of %d node%s\n",
+                (long long)m.data.train.n, (long long)m.data.dev.n, (double)sh.bytes / 1e6,
+                sh.nodes, sh.nodes == 1 ? "" : "s");
 
     int lost = 0;
     rc = master_run(&m, size, &lost, err);

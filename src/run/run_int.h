@@ -203,6 +203,8 @@ typedef struct cv_shared {
     MPI_Win win;      /* the node's window holding the train and dev splits */
     MPI_Comm node;    /* the ranks of this node */
     MPI_Comm leaders; /* the first rank of each node (MPI_COMM_NULL elsewhere) */
+    int nodes;        /* on rank 0: how many nodes (windows) hold the data */
+    size_t bytes;     /* the size of a window */
 } cv_shared;
 
 /* Puts the master's train and dev splits (data on rank 0; the test set

@@ -94,9 +94,13 @@ int cv_data_share(cv_data *data, MPI_Comm comm, cv_shared *sh, cv_error *err)
             cv_dataset_free(&data->dev);
         }
         bcast_bytes(base, bytes, sh->leaders);
+        MPI_Comm_size(sh->leaders, &sh->nodes);
     }
+    sh->bytes = bytes;
     /* what the leader wrote is seen by the node's ranks after the fence */
     MPI_Win_fence(0, sh->win);
+    data->train.n = hdr[2]; /* the master's were cleared with its copy */
+    data->dev.n = hdr[3];
     point_into(data, base);
     return 0;
 }
