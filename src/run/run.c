@@ -3,12 +3,14 @@
  * run_int.h for the pieces).
  *
  * The master reads the job and the data (or takes them from the results
- * file it resumes), broadcasts the data, and then loops: while a worker is
- * free and the scheduler has a segment ready, send it; take what comes back
- * (curve points, results) into the recorder and tell the scheduler; flush
- * the recorder when due; nap while nothing arrives. A signal stops
- * dispatching and records the segments in flight as interrupted; the time
- * limit stops dispatching and lets them finish. */
+ * file it resumes), records the run's provenance, shares the data once per
+ * node (share.c), and then loops: while a worker is free and the scheduler
+ * has a segment ready, send it; take what comes back (curve points,
+ * results) into the recorder and tell the scheduler; give up on workers
+ * past their segment's deadline; flush the recorder when due; nap while
+ * nothing arrives. A signal stops dispatching and records the segments in
+ * flight as interrupted; the time limit stops dispatching and lets them
+ * finish. */
 #include "caviar/run.h"
 
 #include <math.h>

@@ -15,7 +15,9 @@
  *   progress    the terminal: a line per finished trial or a live bar, and
  *               the closing summary (progress.c)
  *
- * run.c drives a study with them; panda.c trains one configuration, or
+ * run.c drives a study with them (and gives up on stuck workers); share.c
+ * puts the data in one shared-memory window per node; provenance.c records
+ * what a run's figures depend on; panda.c trains one configuration, or
  * continues a checkpoint, with the same recorder. */
 #ifndef CAVIAR_RUN_INT_H
 #define CAVIAR_RUN_INT_H
