@@ -57,7 +57,8 @@ typedef struct master {
     cv_progress progress;
     double segment_seconds; /* dispatch-to-result seconds of this run's segments */
     int64_t segments_timed;
-    double epoch_seconds;   /* the slowest epoch of a finished segment, for deadlines */
+    double rate;            /* the slowest seconds per epoch and state float of a finished
+                               segment, for deadlines */
     int64_t *timed_out;     /* (n_timed_out) trials whose worker was given up on */
     int64_t n_timed_out;
     bool stopping;
@@ -103,6 +104,14 @@ static int record(master *m, const cv_segment *seg, int rank, const cv_trial_res
     return 0;
 }
 
+/* A segment's work for the deadlines: its epochs times the size of its
+ * network's state (what an epoch's products and updates scale with). */
+static double segment_work(const master *m, const cv_segment *seg, int epochs)
+{
+    return (double)epochs *
+           (double)cv_nn_state_floats(&seg->config, m->data.d, m->data.classes);
+}
+
 static int on_result(void *user, const cv_segment *seg, int rank, const cv_trial_result *res,
                      const float *state, int64_t n_state, cv_error *err)
 {
@@ -110,8 +119,9 @@ static int on_result(void *user, const cv_segment *seg, int rank, const cv_trial
     if (res->status != CV_TRIAL_INTERRUPTED) {
         m->segment_seconds += cv_now() - cv_transport_sent(m->transport, rank);
         m->segments_timed++;
-        if (res->epochs_done > 0 && res->seconds / res->epochs_done > m->epoch_seconds)
-            m->epoch_seconds = res->seconds / res->epochs_done;
+        double work = segment_work(m, seg, res->epochs_done);
+        if (work > 0 && res->seconds / work > m->rate)
+            m->rate = res->seconds / work;
     }
     return record(m, seg, rank, res, state, n_state, err);
 }
@@ -163,15 +173,16 @@ static int begin_stop(master *m, bool interrupt, cv_error *err)
  * closed (cv_run returns CV_RUN_WORKERS_LOST). */
 
 /* Seconds seg may run: the job's trial_timeout, else 60 s plus twenty times
- * the slowest epoch measured so far per epoch; none before a segment has
- * finished. */
+ * what its work would take at the slowest rate measured so far (per epoch
+ * and state float, so that a network far larger than those measured gets
+ * its due); none before a segment has finished. */
 static double deadline(const master *m, const cv_segment *seg)
 {
     if (m->job.trial_timeout > 0)
         return m->job.trial_timeout;
-    if (m->epoch_seconds <= 0)
+    if (m->rate <= 0)
         return INFINITY;
-    return 60.0 + 20.0 * m->epoch_seconds * seg->config.epochs;
+    return 60.0 + 20.0 * m->rate * segment_work(m, seg, seg->config.epochs);
 }
 
 static bool timed_out_before(const master *m, int64_t trial)
