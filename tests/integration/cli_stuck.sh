@@ -31,16 +31,7 @@ expect_status 0 "1 rank" -- "$caviar" run "$T/job.yaml" -o "$T/one.h5"
 mpirun -np 3 --oversubscribe --bind-to none -x OPENBLAS_NUM_THREADS=1 \
   "$caviar" run "$T/job.yaml" -o "$T/three.h5" >"$T/out" 2>"$T/err" &
 pid=$!
-victim=
-for _ in $(seq 1 400); do
-  for p in $(ps -o pid= -s "$pid" 2>/dev/null) $(pgrep -P "$pid" 2>/dev/null); do
-    if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=2'; then
-      victim=$p
-    fi
-  done
-  [ -n "$victim" ] && [ -e "$T/three.h5" ] && break
-  sleep 0.05
-done
+victim=$(await_rank "$pid" 2 "$T/three.h5")
 if [ -z "$victim" ]; then
   fail "no rank 2 found"
   kill "$pid" 2>/dev/null

@@ -286,16 +286,7 @@ done
 sed 's/epochs: 80/epochs: 2000/' "$T/study.yaml" >"$T/long.yaml"
 W=$T/res/worker.h5
 launch 3 "" run "$T/long.yaml" -o "$W"
-victim=
-for _ in $(seq 1 200); do
-  for p in $(ps -o pid= -s "$pid"); do
-    if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=2'; then
-      victim=$p
-    fi
-  done
-  [ -n "$victim" ] && [ -e "$W" ] && break
-  sleep 0.05
-done
+victim=$(await_rank "$pid" 2 "$W")
 sleep 0.5
 if [ -z "$victim" ]; then
   fail "worker kill: no rank 2 found"

@@ -62,3 +62,20 @@ h5dump_all() {
   done < <(find "$1" -name '*.h5' -print0)
   [ "$n" -gt 0 ] || fail "h5dump_all: no .h5 file under $1"
 }
+
+# await_rank PID RANK FILE: waits (up to 20 s) until the MPI rank RANK of the
+# job that mpirun PID runs exists and FILE does, then prints the rank's PID
+# (nothing if it never came).
+await_rank() {
+  local pid=$1 rank=$2 file=$3 p found=
+  for _ in $(seq 1 400); do
+    for p in $(ps -o pid= -s "$pid" 2>/dev/null) $(pgrep -P "$pid" 2>/dev/null); do
+      if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$rank"; then
+        found=$p
+      fi
+    done
+    [ -n "$found" ] && [ -e "$file" ] && break
+    sleep 0.05
+  done
+  echo "$found"
+}
