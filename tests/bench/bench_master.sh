@@ -20,21 +20,8 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/caviar-bench-XXXXXX")
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$T"' EXIT
 
-awk 'BEGIN { srand(3); print "label,a,b,c,d";
-  for (i = 0; i < 60; i++) { k = i % 3; printf "%d,%.3f,%.3f,%.3f,%.3f\n", k, k + rand(), rand(), -k + rand(), rand() } }' \
-  >"$T/tiny.csv"
-cat >"$T/master.yaml" <<YAML
-name: master
-data: {source: tiny.csv, dev_size: 12}
-search: {trials: $trials, seed: 1}
-checkpoints: {keep: 0}
-parameters:
-  epochs: 1
-  layers: 1
-  hidden_units: 4
-  batch_size: 16
-  learning_rate: {distribution: log_uniform, min: 1.0e-3, max: 1.0}
-YAML
+. "$(dirname "$0")/trivial_job.sh"
+trivial_job "$T" master "$trials" 0
 
 mpirun -np "$ranks" --oversubscribe --bind-to none -x OPENBLAS_NUM_THREADS=1 \
   "$caviar" run "$T/master.yaml" -o "$T/master.h5" >/dev/null 2>"$T/err" &

@@ -38,22 +38,9 @@ printf '  %-28s %10s trials/s   master CPU %s%% of a core\n' "1 worker (-np 2)" 
 printf '  %-28s %10s trials/s   master CPU %s%% of a core\n' "$cores workers (-np $((cores + 1)))" "$many" "$(master_cpu "$T/sN.err")"
 printf '  speed-up %.2fx with %d workers (ideal %d)\n' "$(awk -v a="$many" -v b="$one" 'BEGIN { print a / b }')" "$cores" "$cores"
 
-awk 'BEGIN { srand(3); print "label,a,b,c,d";
-  for (i = 0; i < 60; i++) { k = i % 3; printf "%d,%.3f,%.3f,%.3f,%.3f\n", k, k + rand(), rand(), -k + rand(), rand() } }' \
-  >"$T/tiny.csv"
+. "$(dirname "$0")/trivial_job.sh"
 trials=3000
-cat >"$T/tiny.yaml" <<YAML
-name: tiny
-data: {source: tiny.csv, dev_size: 12}
-search: {trials: $trials, seed: 1}
-checkpoints: {keep: 5}
-parameters:
-  epochs: 1
-  layers: 1
-  hidden_units: 4
-  batch_size: 16
-  learning_rate: {distribution: log_uniform, min: 1.0e-3, max: 1.0}
-YAML
+trivial_job "$T" tiny "$trials" 5
 ranks=$((4 * cores + 1))
 mpi "$ranks" "$caviar" run "$T/tiny.yaml" -o "$T/tiny.h5" >/dev/null 2>"$T/tiny.err"
 echo "master capacity ($trials trivial trials, $ranks ranks on $cores cores):"
