@@ -53,6 +53,10 @@ typedef struct cv_trial_result {
     double samples_per_second; /* mean over the epochs */
 } cv_trial_result;
 
+/* The result of a trial that finished no epoch, with status: no best epoch,
+ * every figure NaN, no time. */
+cv_trial_result cv_trial_result_none(cv_trial_status status);
+
 /* Dev and test sets are scored in chunks of at least this many examples. */
 #define CV_EVAL_BATCH 1024
 

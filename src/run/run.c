@@ -138,14 +138,6 @@ static bool time_for_another(const master *m)
     return cv_now() - m->progress.t_start + mean <= m->opts->time_limit;
 }
 
-/* The result of a segment whose worker sent none (stopped, given up on). */
-static cv_trial_result no_result(cv_trial_status status, double seconds)
-{
-    return (cv_trial_result){.status = status, .best_epoch = -1, .dev_accuracy = NAN,
-                             .dev_loss = NAN, .train_accuracy = NAN, .train_loss = NAN,
-                             .seconds = seconds};
-}
-
 /* Stops dispatching; on a signal the segments in flight are recorded as
  * interrupted and their workers told to drop them. */
 static int begin_stop(master *m, bool interrupt, cv_error *err)
@@ -161,7 +153,7 @@ static int begin_stop(master *m, bool interrupt, cv_error *err)
             continue;
         cv_segment seg = *in_flight;
         cv_transport_abort(m->transport, w);
-        cv_trial_result res = no_result(CV_TRIAL_INTERRUPTED, 0);
+        cv_trial_result res = cv_trial_result_none(CV_TRIAL_INTERRUPTED);
         int rc = record(m, &seg, w, &res, NULL, 0, err);
         if (rc != 0)
             return rc;
@@ -229,7 +221,8 @@ static int give_up_on_stuck(master *m, int ranks, cv_error *err)
             m->sched.ops->requeue(m->sched.self, seg.trial);
             continue;
         }
-        cv_trial_result res = no_result(CV_TRIAL_FAILED, ran);
+        cv_trial_result res = cv_trial_result_none(CV_TRIAL_FAILED);
+        res.seconds = ran;
         int rc = record(m, &seg, w, &res, NULL, 0, err);
         if (rc != 0)
             return rc;

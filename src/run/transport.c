@@ -94,9 +94,7 @@ int cv_segment_train(const cv_data *data, const cv_segment *seg, cv_metric metri
     const cv_config *cfg = &seg->config;
     *net = cv_nn_create(cfg, data->d, data->classes, cv_train_max_batch(cfg), err);
     if (*net == NULL) {
-        *res = (cv_trial_result){.status = CV_TRIAL_FAILED, .best_epoch = -1,
-                                 .dev_accuracy = NAN, .dev_loss = NAN,
-                                 .train_accuracy = NAN, .train_loss = NAN};
+        *res = cv_trial_result_none(CV_TRIAL_FAILED);
         return err->code;
     }
     cv_nn_init(*net, seg->seed);

@@ -35,6 +35,16 @@ static bool improves(const cv_epoch_stats *e, const cv_trial_result *best, cv_me
                             cv_metric_pick(metric, best->dev_accuracy, best->dev_loss));
 }
 
+cv_trial_result cv_trial_result_none(cv_trial_status status)
+{
+    return (cv_trial_result){.status = status,
+                             .best_epoch = -1,
+                             .dev_accuracy = NAN,
+                             .dev_loss = NAN,
+                             .train_accuracy = NAN,
+                             .train_loss = NAN};
+}
+
 int cv_train(cv_nn *net, const cv_data *data, const cv_train_opts *opts, cv_trial_result *out,
              cv_error *err)
 {
@@ -47,12 +57,7 @@ int cv_train(cv_nn *net, const cv_data *data, const cv_train_opts *opts, cv_tria
         B = cv_nn_max_batch(net);
     const double explode = CV_DIVERGED_LOSS_FACTOR * log((double)data->classes);
 
-    *out = (cv_trial_result){.status = CV_TRIAL_DONE,
-                             .best_epoch = -1,
-                             .dev_accuracy = NAN,
-                             .dev_loss = NAN,
-                             .train_accuracy = NAN,
-                             .train_loss = NAN};
+    *out = cv_trial_result_none(CV_TRIAL_DONE);
     int32_t *perm = malloc((size_t)n * sizeof *perm);
     float *Xb = malloc((size_t)B * (size_t)d * sizeof *Xb);
     int32_t *yb = malloc((size_t)B * sizeof *yb);
