@@ -193,6 +193,8 @@ typedef enum cv_trial_status {
 
 /* "done", "diverged", "failed", "interrupted". */
 const char *cv_trial_status_name(cv_trial_status s);
+/* The status called name: 0 with *s set, or -1. */
+int cv_trial_status_lookup(const char *name, cv_trial_status *s);
 
 /* A trial's metric as rankings count it: NaN for interrupted and failed
  * trials (their figures are partial or absent) and for non-finite values;

@@ -42,6 +42,12 @@ typedef struct cv_param_spec {
 
 typedef enum cv_method { CV_METHOD_RANDOM, CV_METHOD_GRID, CV_METHOD_SOBOL } cv_method;
 
+/* How trials are scheduled: each trial trained in full (random, grid and
+ * Sobol rounds), or by successive halving: ASHA (one bracket) or Hyperband
+ * (several brackets, each starting its trials at a larger budget). Halving
+ * samples at random. */
+typedef enum cv_schedule { CV_SCHEDULE_FULL, CV_SCHEDULE_ASHA, CV_SCHEDULE_HYPERBAND } cv_schedule;
+
 #define CV_CHECKPOINTS_ALL (-1)
 
 typedef struct cv_job {
@@ -58,6 +64,12 @@ typedef struct cv_job {
 
     struct {
         cv_method method;
+        cv_schedule schedule;
+        /* Successive halving's budget, in epochs: the first rung trains
+         * min_epochs, each next one reduction_factor times more, the top one
+         * max_epochs (the parameter epochs, which halving fixes); Hyperband
+         * runs `brackets` brackets, bracket b starting at rung b. */
+        int min_epochs, max_epochs, reduction_factor, brackets;
         int trials; /* per round */
         int rounds;
         double keep; /* fraction of a round that defines the next round's region */
@@ -66,6 +78,7 @@ typedef struct cv_job {
         /* where each was written (0:0 when not given): the search space
          * names them in its errors, and a grid sizes trials when it is absent */
         cv_pos method_pos, trials_pos, rounds_pos, keep_pos;
+        cv_pos min_epochs_pos, max_epochs_pos, reduction_factor_pos, brackets_pos;
     } search;
 
     int checkpoints_keep; /* best K trials keep weights; CV_CHECKPOINTS_ALL for all */
@@ -119,6 +132,15 @@ bool cv_job_is_fixed(const cv_job *job);
  * cross-parameter checks, cv_config_check). Fails naming the first searched
  * parameter otherwise. */
 int cv_job_fixed_config(const cv_job *job, cv_config *out, cv_error *err);
+
+/* Successive halving's rungs for a job: how many rungs lie below the top
+ * one (rung k trains min_epochs * reduction_factor^k epochs while that is
+ * below max_epochs; the top rung trains max_epochs), so a bracket has at
+ * most that many + 1 rungs and Hyperband at most that many brackets. */
+int cv_job_halving_rungs(int min_epochs, int max_epochs, int reduction_factor);
+
+/* The name of a job's method as written ("random", "asha", "hyperband"). */
+const char *cv_job_method_name(const cv_job *job);
 
 /* Releases what the job owns and zeroes it. Safe on a zeroed job. */
 void cv_job_free(cv_job *job);

@@ -14,6 +14,11 @@
  *   /rounds       one row per coarse-to-fine round: round, then for each parameter
  *                 the job searches NAME_lo, NAME_hi (float64, natural units, NaN when
  *                 not given) and NAME_values (text, the allowed values of a categorical)
+ *   /segments     one row per stretch of a trial's training as it ends
+ *                 (cv_segment_row): a whole trial under random, grid and Sobol
+ *                 rounds, a rung under successive halving
+ *   /rungs        one row per halving decision (cv_rung_row): a trial promoted
+ *                 to the next rung or stopped, with its place and why
  *   /runs         one row per run on the file (cv_run_info): when it began, the
  *                 command, caviar's version, the BLAS core and threads, the CPU
  *                 model, the ranks and their hosts
@@ -127,6 +132,10 @@ typedef struct cv_trial_row {
     int32_t best_epoch;    /* 1-based; 0 when no epoch finished */
     int32_t epochs_done;   /* the last epoch finished, 1-based (a continued trial
                               counts on from its parent's checkpoint) */
+    int32_t rung;          /* successive halving: the last rung the trial trained
+                              for (0: the first; 0 for other methods) */
+    int32_t budget;        /* the epochs that rung allowed it (its configuration's
+                              epochs for other methods) */
     double seconds;
     double samples_per_second;
 } cv_trial_row;
@@ -307,6 +316,61 @@ int cv_store_append_run(cv_store *s, const cv_run_info *run, cv_error *err);
 /* Reads /runs into a fresh array (*rows, free() it; NULL and 0 for a file
  * written before the table existed). */
 int cv_store_read_runs(cv_store *s, cv_run_info **rows, int64_t *n, cv_error *err);
+
+/* One row of /segments: a stretch of a trial's training, appended as it
+ * ends. Epochs are 1-based as everywhere in the file: the segment trained
+ * epochs from_epoch + 1 .. to_epoch (fewer when it stopped early). */
+typedef struct cv_segment_row {
+    int64_t trial;
+    int32_t round;
+    int32_t bracket;     /* Hyperband's bracket (0 for other methods) */
+    int32_t rung;        /* the rung it trained the trial for (0: the first) */
+    int32_t from_epoch;  /* epochs the trial had before it (0: from scratch) */
+    int32_t to_epoch;    /* the rung's budget: the epoch to train to */
+    int32_t epochs_done; /* the trial's last finished epoch after it */
+    cv_trial_status status;
+    int32_t worker;
+    double metric;       /* the trial's best value of the study's metric so far
+                            (NaN: none) */
+    double seconds;      /* this segment's training time */
+} cv_segment_row;
+
+/* One row of /rungs: a halving decision about a trial that finished a rung
+ * below the top. Rung results are ranked in a fixed order (the order
+ * trials entered the rung), so decisions never depend on which worker
+ * finished first: among the rung's first `of` results, the best
+ * go_on = floor(of / reduction_factor) go on. */
+typedef struct cv_rung_row {
+    int64_t trial;
+    int32_t round, bracket, rung;
+    int32_t budget;     /* the rung's epochs */
+    double metric;      /* the trial's value of the study's metric there */
+    int32_t place;      /* 1-based among those results (ties: the lower trial id) */
+    int32_t of;
+    int32_t go_on;
+    char decision[12];  /* "promoted" or "stopped" */
+    char reason[96];
+} cv_rung_row;
+
+int cv_store_append_segments(cv_store *s, const cv_segment_row *rows, int64_t n, cv_error *err);
+int cv_store_append_rungs(cv_store *s, const cv_rung_row *rows, int64_t n, cv_error *err);
+/* Read every row (*rows: free() it; NULL and 0 for a file written before
+ * the table existed). */
+int cv_store_read_segments(cv_store *s, cv_segment_row **rows, int64_t *n, cv_error *err);
+int cv_store_read_rungs(cv_store *s, cv_rung_row **rows, int64_t *n, cv_error *err);
+
+/* A trial's state to continue from (its last epoch, `epochs`, as
+ * cv_nn_state_save lays it out: n floats), kept in a side file
+ * PATH.ckpt/state_NNNNNN.bin until dropped: written atomically (temp,
+ * fsync, rename), checked when loaded (*state: free() it); a missing or
+ * damaged one, or one of other epochs, is CV_ERR_INPUT. */
+int cv_store_save_state(cv_store *s, int64_t trial, int epochs, const float *state, int64_t n,
+                        cv_error *err);
+int cv_store_load_state(cv_store *s, int64_t trial, int epochs, float **state, int64_t *n,
+                        cv_error *err);
+void cv_store_drop_state(cv_store *s, int64_t trial);
+/* Drops every state (a study that completed). */
+void cv_store_drop_states(cv_store *s);
 
 /* One row of /rounds, indexed by parameter. */
 #define CV_ROUND_VALUES_MAX 128

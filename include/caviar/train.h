@@ -35,6 +35,18 @@ typedef struct cv_train_opts {
     uint64_t seed;     /* shuffles and dropout (init is the caller's: cv_nn_init) */
     cv_metric metric;  /* what "best epoch" means */
     int first_epoch;   /* epochs already done (continuing a checkpoint): schedule offset */
+    /* Train until this absolute epoch (0: first_epoch + the configuration's
+     * epochs). Successive halving trains a trial to a rung's budget. */
+    int last_epoch;
+    /* The best of the trial's earlier segments when continuing (NULL:
+     * none): an epoch must beat it to become the best, and patience counts
+     * from its best epoch. */
+    const struct cv_trial_result *prior;
+    /* When not NULL (cv_nn_state_size floats): the network is left holding
+     * its last epoch's state, to be continued, and the best epoch's state of
+     * this call goes here instead (when an epoch of this call became the
+     * best: out->best_epoch >= first_epoch). */
+    float *best_state;
     cv_epoch_fn on_epoch;
     void *user;
     /* Checked between mini-batches when not NULL: once nonzero, the trial
@@ -64,8 +76,12 @@ cv_trial_result cv_trial_result_none(cv_trial_status status);
  * the larger of its batch size and CV_EVAL_BATCH. */
 int cv_train_max_batch(const cv_config *cfg);
 
-/* Trains net (created and initialized by the caller for data's shape) for
- * cfg->epochs epochs. At return the network holds the best epoch's state.
+/* Trains net (created and initialized by the caller for data's shape, or
+ * loaded with a state to continue) from opts->first_epoch to
+ * opts->last_epoch. At return the network holds the best epoch's state
+ * (the last one's with opts->best_state). With opts->prior the result
+ * carries the trial's best over all its segments; epochs_done, seconds and
+ * samples_per_second count this call's epochs only.
  * Returns 0 whatever the trial's status (diverged is a result, not an
  * error); a negative status only when training could not run (memory). */
 int cv_train(cv_nn *net, const cv_data *data, const cv_train_opts *opts, cv_trial_result *out,

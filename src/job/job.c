@@ -525,21 +525,47 @@ static int parse_seed(parse *P, const node *nd, uint64_t *out)
 
 static int parse_search(parse *P, const node *nd)
 {
-    static const char *const keys[] = {"method", "trials", "rounds", "keep", "seed", "metric"};
-    static const char *const methods[] = {"random", "grid", "sobol"};
+    static const char *const keys[] = {"method",     "trials",     "rounds",
+                                       "keep",       "seed",       "metric",
+                                       "min_epochs", "max_epochs", "reduction_factor",
+                                       "brackets"};
+    static const char *const methods[] = {"random", "grid", "sobol", "asha", "hyperband"};
     static const char *const metrics[] = {"dev_accuracy", "dev_loss"};
-    const node *vals[6], *knodes[6];
+    const node *vals[10], *knodes[10];
     cv_job *job = P->job;
     int rc = section(P, nd, "search"), word = 0;
     if (rc <= 0)
         return rc;
-    if ((rc = collect(P, nd, "search", keys, 6, vals, knodes)) != 0)
+    if ((rc = collect(P, nd, "search", keys, 10, vals, knodes)) != 0)
         return rc;
     if (vals[0] != NULL) {
-        if ((rc = parse_word(P, vals[0], "search.method", methods, 3, &word)) != 0)
+        if ((rc = parse_word(P, vals[0], "search.method", methods, 5, &word)) != 0)
             return rc;
-        job->search.method = (cv_method)word;
+        job->search.method = word <= CV_METHOD_SOBOL ? (cv_method)word : CV_METHOD_RANDOM;
+        job->search.schedule = word == 3   ? CV_SCHEDULE_ASHA
+                               : word == 4 ? CV_SCHEDULE_HYPERBAND
+                                           : CV_SCHEDULE_FULL;
         job->search.method_pos = vals[0]->pos;
+    }
+    /* the halving budget; checked against the parameters once they are read */
+    int *budget[] = {&job->search.min_epochs, &job->search.max_epochs,
+                     &job->search.reduction_factor, &job->search.brackets};
+    cv_pos *budget_pos[] = {&job->search.min_epochs_pos, &job->search.max_epochs_pos,
+                            &job->search.reduction_factor_pos, &job->search.brackets_pos};
+    for (int k = 0; k < 4; k++) {
+        const node *v = vals[6 + k];
+        char what[64];
+        snprintf(what, sizeof what, "search.%s", keys[6 + k]);
+        if (v == NULL)
+            continue;
+        if (job->search.schedule == CV_SCHEDULE_FULL)
+            return fail_at(P, knodes[6 + k]->pos,
+                           "%s belongs to successive halving: expected search.method asha or "
+                           "hyperband (got %s)",
+                           what, cv_job_method_name(job));
+        if ((rc = parse_int(P, v, what, k == 2 ? 2 : 1, 100000, budget[k])) != 0)
+            return rc;
+        *budget_pos[k] = v->pos;
     }
     if (vals[1] != NULL &&
         (rc = parse_int(P, vals[1], "search.trials", 1, INT_MAX, &job->search.trials)) != 0)
@@ -933,6 +959,9 @@ static void set_defaults(cv_job *job)
 {
     job->data.dev_size = 0;
     job->search.method = CV_METHOD_RANDOM;
+    job->search.schedule = CV_SCHEDULE_FULL;
+    job->search.min_epochs = 1;
+    job->search.reduction_factor = 3;
     job->search.trials = 1;
     job->search.rounds = 1;
     job->search.keep = 0.25;
@@ -961,6 +990,88 @@ static int parse_timeout(parse *P, const node *nd)
         return fail_at(P, nd->pos, "trial_timeout must be %s (got '%s')", expected, got);
     }
     P->job->trial_timeout = v;
+    return 0;
+}
+
+int cv_job_halving_rungs(int min_epochs, int max_epochs, int reduction_factor)
+{
+    int k = 0;
+    for (int64_t b = min_epochs; b < max_epochs && reduction_factor >= 2; b *= reduction_factor)
+        k++;
+    return k;
+}
+
+const char *cv_job_method_name(const cv_job *job)
+{
+    static const char *const names[] = {"random", "grid", "sobol"};
+    if (job->search.schedule == CV_SCHEDULE_ASHA)
+        return "asha";
+    if (job->search.schedule == CV_SCHEDULE_HYPERBAND)
+        return "hyperband";
+    return (unsigned)job->search.method <= CV_METHOD_SOBOL ? names[job->search.method] : "?";
+}
+
+/* Successive halving's budget against the parameters: max_epochs is the
+ * parameter epochs (a constant: the budget is the scheduler's to give), and
+ * the rungs must fit between min_epochs and max_epochs. */
+static int check_halving(parse *P)
+{
+    cv_job *job = P->job;
+    if (job->search.schedule == CV_SCHEDULE_FULL)
+        return 0;
+    cv_param_spec *ep = &job->params[CV_P_EPOCHS];
+    const char *method = cv_job_method_name(job);
+    if (ep->dist != CV_DIST_CONSTANT)
+        return fail_at(P, ep->pos,
+                       "epochs is the budget %s gives out (up to search.max_epochs): expected a "
+                       "constant, not a distribution",
+                       method);
+    int max = job->search.max_epochs;
+    if (max == 0) {
+        max = job->search.max_epochs = (int)ep->value;
+    } else if (ep->given && (int)ep->value != max) {
+        return fail_at(P, job->search.max_epochs_pos,
+                       "search.max_epochs is %d but parameters.epochs is %d: give one of them "
+                       "(the top rung trains max_epochs)",
+                       max, (int)ep->value);
+    } else {
+        ep->value = max;
+    }
+    cv_pos at = job->search.min_epochs_pos.line ? job->search.min_epochs_pos : job->search.method_pos;
+    if (job->search.min_epochs > max)
+        return fail_at(P, at,
+                       "search.min_epochs (%d) must be at most max_epochs (%d): the first rung "
+                       "cannot train more than the top one",
+                       job->search.min_epochs, max);
+    int rungs = cv_job_halving_rungs(job->search.min_epochs, max, job->search.reduction_factor);
+    if (rungs == 0 || (int64_t)job->search.min_epochs * job->search.reduction_factor > max) {
+        cv_pos rat = job->search.reduction_factor_pos.line ? job->search.reduction_factor_pos : at;
+        return fail_at(P, rat,
+                       "%s needs at least two rungs: min_epochs (%d) * reduction_factor (%d) "
+                       "must be at most max_epochs (%d)",
+                       method, job->search.min_epochs, job->search.reduction_factor, max);
+    }
+    if (job->search.brackets == 0)
+        job->search.brackets = job->search.schedule == CV_SCHEDULE_HYPERBAND ? rungs : 1;
+    else if (job->search.schedule == CV_SCHEDULE_ASHA && job->search.brackets != 1)
+        return fail_at(P, job->search.brackets_pos,
+                       "search.brackets is %d but asha runs one bracket: use method hyperband "
+                       "for more",
+                       job->search.brackets);
+    else if (job->search.brackets > rungs)
+        return fail_at(P, job->search.brackets_pos,
+                       "search.brackets (%d) is more than the rungs below the top (%d: epochs "
+                       "%d to %d by a factor of %d); a bracket must halve at least once",
+                       job->search.brackets, rungs, job->search.min_epochs, max,
+                       job->search.reduction_factor);
+    if (job->search.trials < job->search.reduction_factor * job->search.brackets) {
+        cv_pos tat = job->search.trials_pos.line ? job->search.trials_pos : job->search.method_pos;
+        return fail_at(P, tat,
+                       "search.trials (%d) is too few for %s: each of its %d bracket%s needs at "
+                       "least reduction_factor (%d) trials to promote one",
+                       job->search.trials, method, job->search.brackets,
+                       job->search.brackets == 1 ? "" : "s", job->search.reduction_factor);
+    }
     return 0;
 }
 
@@ -1000,7 +1111,7 @@ static int parse_top(parse *P, const node *root)
         return rc;
     if (vals[5] != NULL && (rc = parse_timeout(P, vals[5])) != 0)
         return rc;
-    return 0;
+    return check_halving(P);
 }
 
 int cv_job_parse(cv_job *job, const char *path, const char *text, size_t len, cv_error *err)

@@ -477,9 +477,12 @@ static int trial_curve(const cv_study *st, int64_t trial, cv_curve_row *out, int
     return n;
 }
 
-/* One panel: accuracy (what = 0) or loss (1) per epoch of the k curves. */
-static void curve_panel(FILE *f, cv_curve_row *const *curves, const int *len, int k, int what,
-                        double x0, double x1, double y0, double y1, int max_epoch)
+/* One panel: accuracy (what = 0) or loss (1) per epoch of the k curves:
+ * the first n_top in colour (dev and train), the rest (trials successive
+ * halving stopped) grey, dev only, each ending in a cross where it was
+ * stopped. */
+static void curve_panel(FILE *f, cv_curve_row *const *curves, const int *len, int k, int n_top,
+                        int what, double x0, double x1, double y0, double y1, int max_epoch)
 {
     double lo = INFINITY, hi = -INFINITY;
     for (int j = 0; j < k; j++)
@@ -528,7 +531,27 @@ static void curve_panel(FILE *f, cv_curve_row *const *curves, const int *len, in
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n", x0, y1,
             x1, y1);
     text_at(f, (x0 + x1) / 2, y1 + 36, "middle", "", "epoch");
-    for (int j = k - 1; j >= 0; j--) {
+    for (int j = k - 1; j >= n_top; j--) {
+        double ex = NAN, ey = NAN;
+        fprintf(f, "<polyline class=\"stopped\" fill=\"none\" stroke=\"#bbb\" "
+                   "stroke-width=\"1\" points=\"");
+        for (int e = 0; e < len[j]; e++) {
+            const cv_curve_row *c = &curves[j][e];
+            double v = what ? c->dev_loss : c->dev_accuracy;
+            if (c->epoch == 0 || !isfinite(v))
+                continue;
+            if (log)
+                v = log10(fmax(v, floor_loss));
+            ex = px(&x, c->epoch), ey = px(&y, v);
+            fprintf(f, "%.1f,%.1f ", ex, ey);
+        }
+        fprintf(f, "\"><title>trial %lld dev %s (stopped by halving)</title></polyline>\n",
+                (long long)curves[j][0].trial, what ? "loss" : "accuracy");
+        if (isfinite(ex))
+            fprintf(f, "<path class=\"stop\" d=\"M%.1f %.1fl6 6m0 -6l-6 6\" stroke=\"#888\" "
+                       "transform=\"translate(-3 -3)\"/>\n", ex, ey);
+    }
+    for (int j = n_top - 1; j >= 0; j--) {
         const char *color = round_colors[j % N_ROUND_COLORS];
         for (int set = 0; set < 2; set++) { /* 0: dev, 1: train */
             fprintf(f, "<polyline class=\"trial\" fill=\"none\" stroke=\"%s\" stroke-width=\"%s\"%s "
@@ -558,9 +581,14 @@ static int plot_curves(const cv_study *st, const char *dir, const int64_t *order
     for (int64_t i = 0; i < st->n_curves; i++)
         max_epoch = st->curves[i].epoch > max_epoch ? st->curves[i].epoch : max_epoch;
     int want = (int)(ranked < top ? ranked : top);
-    cv_curve_row **curves = calloc((size_t)(want > 0 ? want : 1), sizeof *curves);
-    int *len = calloc((size_t)(want > 0 ? want : 1), sizeof *len);
-    int64_t *which = calloc((size_t)(want > 0 ? want : 1), sizeof *which);
+    /* successive halving: the trials it stopped too, grey, behind the best */
+    int64_t stopped = 0;
+    for (int64_t i = want; st->job.search.schedule != CV_SCHEDULE_FULL && i < ranked; i++)
+        stopped += st->rows[order[i]].budget < st->rows[order[i]].config.epochs;
+    int slots = want + (int)stopped;
+    cv_curve_row **curves = calloc((size_t)(slots > 0 ? slots : 1), sizeof *curves);
+    int *len = calloc((size_t)(slots > 0 ? slots : 1), sizeof *len);
+    int64_t *which = calloc((size_t)(slots > 0 ? slots : 1), sizeof *which);
     FILE *f = NULL;
     char path[4200];
     int k = 0;
@@ -568,8 +596,13 @@ static int plot_curves(const cv_study *st, const char *dir, const int64_t *order
         rc = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for the learning curves", st->path);
         goto done;
     }
-    for (int i = 0; i < want; i++) {
+    int n_top = 0;
+    for (int64_t i = 0; i < ranked && k < slots; i++) {
+        if (i == want)
+            n_top = k;
         const cv_trial_row *r = &st->rows[order[i]];
+        if (i >= want && r->budget >= r->config.epochs)
+            continue;
         cv_curve_row *c = calloc((size_t)(max_epoch > 0 ? max_epoch : 1), sizeof *c);
         if (c == NULL) {
             rc = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for the learning curves", st->path);
@@ -586,20 +619,26 @@ static int plot_curves(const cv_study *st, const char *dir, const int64_t *order
         k++;
     }
 
+    if (n_top == 0 || stopped == 0)
+        n_top = k;
     const int W = 1000, H = 460;
-    char title[128];
-    snprintf(title, sizeof title, "learning curves of the best %d trials (solid: dev, dashed: train)",
-             k);
+    char title[160];
+    if (n_top < k)
+        snprintf(title, sizeof title, "learning curves of the best %d trials (solid: dev, "
+                 "dashed: train); grey: dev of the %d that halving stopped", n_top, k - n_top);
+    else
+        snprintf(title, sizeof title, "learning curves of the best %d trials (solid: dev, "
+                 "dashed: train)", k);
     if ((f = svg_open(dir, "curves.svg", W, H, title, path, sizeof path, err)) == NULL) {
         rc = err->code;
         goto done;
     }
-    curve_panel(f, curves, len, k, 0, 80, 400, 50, 380, max_epoch);
-    curve_panel(f, curves, len, k, 1, 500, 820, 50, 380, max_epoch);
+    curve_panel(f, curves, len, k, n_top, 0, 80, 400, 50, 380, max_epoch);
+    curve_panel(f, curves, len, k, n_top, 1, 500, 820, 50, 380, max_epoch);
     /* legend: one colour per trial, one dash per set */
     double lx = 845, ly = 56;
     text_at(f, lx, ly, "start", "font-weight=\"bold\"", "trial (rank)");
-    for (int j = 0; j < k; j++) {
+    for (int j = 0; j < n_top; j++) {
         const cv_trial_row *r = &st->rows[which[j]];
         ly += 18;
         fprintf(f, "<line class=\"legend\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
@@ -621,7 +660,7 @@ static int plot_curves(const cv_study *st, const char *dir, const int64_t *order
     text_at(f, lx + 24, ly, "start", "", "train");
     rc = svg_close(f, path, err);
     if (rc == 0 && log != NULL)
-        fprintf(log, "wrote %s: %d trials, %d curves\n", path, k, 4 * k);
+        fprintf(log, "wrote %s: %d trials, %d curves\n", path, k, 4 * n_top + 2 * (k - n_top));
 
 done:
     for (int j = 0; j < k; j++)

@@ -86,6 +86,9 @@ void cv_report_leaderboard(FILE *out, const cv_study *st, const int64_t *order, 
         cv_param p = cv_space_dim_get(st->space, d)->param;
         fprintf(out, " %*s", param_width(p), cv_param_get_info(p)->name);
     }
+    const bool halving = st->job.search.schedule != CV_SCHEDULE_FULL;
+    if (halving)
+        fprintf(out, " %4s", "rung");
     fprintf(out, " %8s %8s %8s %6s %8s  %s\n", "dev_acc", "dev_loss", "test_acc", "epochs",
             "seconds", "status");
     for (int64_t i = 0; i < st->n_rows && i < top; i++) {
@@ -97,6 +100,8 @@ void cv_report_leaderboard(FILE *out, const cv_study *st, const int64_t *order, 
             cv_report_value(st, p, cv_config_get(&r->config, p), v, sizeof v);
             fprintf(out, " %*s", param_width(p), v);
         }
+        if (halving)
+            fprintf(out, " %4d", r->rung);
         char test[16] = "-", acc[16] = "-", loss[16] = "-";
         if (isfinite(r->test_accuracy))
             snprintf(test, sizeof test, "%.4f", r->test_accuracy);
@@ -239,7 +244,6 @@ void cv_report_live(FILE *out, const cv_study *st, int top, bool live)
 
 /* ---- sections -------------------------------------------------------------------- */
 
-static const char *const method_names[] = {"random", "grid", "sobol"};
 
 static void print_status(FILE *out, const cv_study *st)
 {
@@ -486,6 +490,56 @@ static void print_rounds(FILE *out, const cv_study *st)
     }
 }
 
+/* Successive halving: where the trials ended, by budget, and the epochs
+ * it saved against training every trial in full. */
+static void print_halving(FILE *out, const cv_study *st)
+{
+    const cv_job *job = &st->job;
+    if (job->search.schedule == CV_SCHEDULE_FULL || st->n_rows == 0)
+        return;
+    int budgets[64], nb = 0;
+    int64_t b = job->search.min_epochs;
+    for (; b < job->search.max_epochs && nb < 63; b *= job->search.reduction_factor)
+        budgets[nb++] = (int)b;
+    budgets[nb++] = job->search.max_epochs;
+    fprintf(out, "\nsuccessive halving (%s, %d bracket%s, reduction factor %d): rungs of",
+            cv_job_method_name(job), job->search.brackets, job->search.brackets == 1 ? "" : "s",
+            job->search.reduction_factor);
+    for (int k = 0; k < nb; k++)
+        fprintf(out, "%s %d", k ? "," : "", budgets[k]);
+    fprintf(out, " epochs\n  %6s  %12s  %14s  %9s\n", "budget", "ended there", "trained beyond",
+            "best there");
+    int64_t epochs = 0, full = 0;
+    for (int64_t i = 0; i < st->n_rows; i++) {
+        epochs += st->rows[i].epochs_done;
+        full += st->rows[i].config.epochs;
+    }
+    for (int k = 0; k < nb; k++) {
+        int64_t ended = 0, beyond = 0;
+        double best = NAN;
+        for (int64_t i = 0; i < st->n_rows; i++) {
+            const cv_trial_row *r = &st->rows[i];
+            if (r->budget > budgets[k]) {
+                beyond++;
+            } else if (r->budget == budgets[k]) {
+                ended++;
+                double m = cv_study_metric(st, r);
+                if (isfinite(m) && (!isfinite(best) || cv_metric_better(st->metric, m, best)))
+                    best = m;
+            }
+        }
+        char bs[16] = "-";
+        if (isfinite(best))
+            snprintf(bs, sizeof bs, "%.4f", best);
+        fprintf(out, "  %6d  %12lld  %14lld  %9s\n", budgets[k], (long long)ended,
+                (long long)beyond, bs);
+    }
+    fprintf(out, "epochs trained: %lld, against %lld had every trial trained all %d (%.0f%% "
+                 "saved)\n",
+            (long long)epochs, (long long)full, job->search.max_epochs,
+            full > 0 ? 100.0 * (double)(full - epochs) / (double)full : 0.0);
+}
+
 int cv_report_print(FILE *out, const cv_study *st, int top, cv_error *err)
 {
     int rc = 0;
@@ -501,7 +555,7 @@ int cv_report_print(FILE *out, const cv_study *st, int top, cv_error *err)
     const char *metric = cv_report_metric_name(st);
     fprintf(out, "%s: study %s, %s search, %d round%s of %d trials, metric %s (%s is better)\n",
             st->path, st->job.name ? st->job.name : "?",
-            method_names[cv_space_method(st->space)], st->rounds, st->rounds == 1 ? "" : "s",
+            cv_job_method_name(&st->job), st->rounds, st->rounds == 1 ? "" : "s",
             st->trials_per_round, metric,
             st->metric == CV_METRIC_DEV_LOSS ? "lower" : "higher");
     print_status(out, st);
@@ -525,6 +579,7 @@ int cv_report_print(FILE *out, const cv_study *st, int top, cv_error *err)
     if (n_effects > 0)
         print_effects(out, st, effects, n_effects, best);
     print_rounds(out, st);
+    print_halving(out, st);
 
     int n_best = 0;
     if ((rc = cv_report_suggest(st, &yaml, &n_best, err)) != 0)

@@ -65,24 +65,27 @@ static void show(cv_progress *p, const cv_trial_row *row, const cv_trial_row *be
                 bar, (long long)p->finished, (long long)p->planned, running,
                 (long long)p->diverged, best_text, el, et);
     } else if (row != NULL) {
+        char rung[32] = "";
+        if (row->budget != row->config.epochs || row->rung > 0) /* successive halving */
+            snprintf(rung, sizeof rung, " rung %d", row->rung);
         fprintf(out,
-                "[%lld/%lld] trial %lld round %d %s: dev_accuracy %.4f dev_loss %.4f, %d epochs, "
+                "[%lld/%lld] trial %lld round %d%s %s: dev_accuracy %.4f dev_loss %.4f, %d epochs, "
                 "%.1f s on rank %d; %s; %s elapsed, ETA %s\n",
                 (long long)p->finished, (long long)p->planned, (long long)row->trial, row->round,
-                cv_trial_status_name(row->status), row->dev_accuracy, row->dev_loss,
+                rung, cv_trial_status_name(row->status), row->dev_accuracy, row->dev_loss,
                 row->epochs_done, row->seconds, row->worker, best_text, el, et);
     }
     fflush(out);
 }
 
-void cv_progress_trial(cv_progress *p, const cv_trial_row *row, const cv_trial_row *best,
-                       int running)
+void cv_progress_trial(cv_progress *p, const cv_trial_row *row, double seconds,
+                       int64_t finished, const cv_trial_row *best, int running)
 {
-    p->finished++;
+    p->finished = finished;
     p->t_last = cv_now();
     p->diverged += row->status == CV_TRIAL_DIVERGED;
     p->failed += row->status == CV_TRIAL_FAILED;
-    p->busy_seconds += row->seconds;
+    p->busy_seconds += seconds;
     if (p->out != NULL)
         show(p, row, best, running);
 }

@@ -26,6 +26,10 @@ struct cv_recorder {
     int64_t n_curves, cap_curves;
     cv_trial_row *rows; /* appended at the next flush */
     int64_t n_rows, cap_rows;
+    cv_segment_row *segs; /* appended at the next flush, before the rows */
+    int64_t n_segs, cap_segs;
+    cv_rung_row *rungs;   /* appended at the next flush, after the rows */
+    int64_t n_rungs, cap_rungs;
     double last_flush;
 
     cv_trial_row *ranked; /* every finished row, for checkpoints and the best */
@@ -53,9 +57,19 @@ static int grow_push(void **items, int64_t *n, int64_t *cap, size_t size, const 
     return 0;
 }
 
-/* A finished row joins the ranking (a trial finishes once). */
+/* A finished row joins the ranking; a trial continued past a rung (its
+ * later rows are never worse) replaces its earlier row. */
 static int rank_row(cv_recorder *r, const cv_trial_row *row, cv_error *err)
 {
+    for (int64_t i = 0; row->rung > 0 && i < r->n_ranked; i++) {
+        if (r->ranked[i].trial != row->trial)
+            continue;
+        r->ranked[i] = *row;
+        if (isfinite(cv_trial_row_metric(row, r->metric)) &&
+            (r->best < 0 || cv_trial_row_ranks_before(row, &r->ranked[r->best], r->metric)))
+            r->best = i;
+        return 0;
+    }
     int rc = grow_push((void **)&r->ranked, &r->n_ranked, &r->cap_ranked, sizeof *row, row, err);
     if (rc != 0)
         return rc;
@@ -96,6 +110,8 @@ void cv_recorder_free(cv_recorder *r)
         return;
     free(r->curves);
     free(r->rows);
+    free(r->segs);
+    free(r->rungs);
     free(r->ranked);
     free(r->state);
     free(r);
@@ -120,15 +136,50 @@ int cv_recorder_flush(cv_recorder *r, cv_error *err)
     if (r->n_curves > 0 && (rc = cv_store_append_curves(r->store, r->curves, r->n_curves, err)))
         return rc;
     r->n_curves = 0;
+    /* a segment's row before its trial's: a resume counts a segment only
+     * once its trial's row confirms it */
+    if (r->n_segs > 0 && (rc = cv_store_append_segments(r->store, r->segs, r->n_segs, err)))
+        return rc;
+    r->n_segs = 0;
     if (r->n_rows > 0 && (rc = cv_store_append_trials(r->store, r->rows, r->n_rows, err)))
         return rc;
     r->n_rows = 0;
+    if (r->n_rungs > 0 && (rc = cv_store_append_rungs(r->store, r->rungs, r->n_rungs, err)))
+        return rc;
+    r->n_rungs = 0;
     return 0;
+}
+
+int cv_recorder_segment(cv_recorder *r, const cv_segment_row *row, cv_error *err)
+{
+    return grow_push((void **)&r->segs, &r->n_segs, &r->cap_segs, sizeof *row, row, err);
+}
+
+int cv_recorder_rung(cv_recorder *r, const cv_rung_row *row, cv_error *err)
+{
+    return grow_push((void **)&r->rungs, &r->n_rungs, &r->cap_rungs, sizeof *row, row, err);
+}
+
+int cv_recorder_save_state(cv_recorder *r, int64_t trial, int epochs, const float *state,
+                           int64_t n, cv_error *err)
+{
+    return cv_store_save_state(r->store, trial, epochs, state, n, err);
+}
+
+int cv_recorder_load_state(cv_recorder *r, int64_t trial, int epochs, float **state,
+                           int64_t *n, cv_error *err)
+{
+    return cv_store_load_state(r->store, trial, epochs, state, n, err);
+}
+
+void cv_recorder_drop_state(cv_recorder *r, int64_t trial)
+{
+    cv_store_drop_state(r->store, trial);
 }
 
 int cv_recorder_flush_due(cv_recorder *r, cv_error *err)
 {
-    if (r->n_rows + r->n_curves == 0 || cv_now() - r->last_flush < CV_FLUSH_SECONDS)
+    if (r->n_rows + r->n_curves + r->n_segs + r->n_rungs == 0 || cv_now() - r->last_flush < CV_FLUSH_SECONDS)
         return 0;
     return cv_recorder_flush(r, err);
 }
@@ -220,6 +271,7 @@ void cv_trial_row_fill(cv_trial_row *row, const cv_config *cfg, const cv_trial_r
     /* res->best_epoch is 0-based and already counts first_epoch */
     row->best_epoch = res->best_epoch >= 0 ? res->best_epoch + 1 : 0;
     row->epochs_done = first_epoch + res->epochs_done;
+    row->budget = cfg->epochs; /* successive halving's segments say otherwise */
     row->seconds = res->seconds;
     row->samples_per_second = res->samples_per_second;
 }
@@ -272,6 +324,8 @@ int cv_recorder_end_study(cv_recorder *r, bool complete, const cv_dataset *test,
         rc = cv_store_gather_checkpoints(r->store, r->keep, r->metric, err);
     if (rc != 0)
         return rc;
+    if (complete) /* no trial goes on any more */
+        cv_store_drop_states(r->store);
     cv_trial_row *rows = NULL;
     int64_t n = 0;
     if ((rc = cv_store_read_trials(r->store, &rows, &n, err)) != 0)

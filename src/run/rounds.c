@@ -34,12 +34,12 @@ typedef struct rounds {
     int64_t rounds_in_file;
 } rounds;
 
-/* The region of round r as a /rounds row, written unless the file has it. */
-static int record_region(rounds *s, int r, cv_error *err)
+int cv_round_record(const cv_space *space, cv_recorder *rec, const cv_region *region, int r,
+                    int64_t *rounds_in_file, cv_error *err)
 {
-    if (r < s->rounds_in_file)
+    if (r < *rounds_in_file)
         return 0;
-    int dims = cv_space_dims(s->space);
+    int dims = cv_space_dims(space);
     cv_round_param *ps = calloc((size_t)(dims ? dims : 1), sizeof *ps);
     char(*texts)[512] = calloc((size_t)(dims ? dims : 1), sizeof *texts);
     if (ps == NULL || texts == NULL) {
@@ -47,13 +47,12 @@ static int record_region(rounds *s, int r, cv_error *err)
         return cv_fail(err, CV_ERR_NOMEM, "runner: out of memory for round %d", r);
     }
     for (int d = 0; d < dims; d++) {
-        const cv_space_dim *dim = cv_space_dim_get(s->space, d);
+        const cv_space_dim *dim = cv_space_dim_get(space, d);
         ps[d].name = cv_param_get_info(dim->param)->name;
-        int kind = cv_space_region_bounds(s->space, &s->regions[r], dim->param, &ps[d].lo,
-                                          &ps[d].hi);
+        int kind = cv_space_region_bounds(space, region, dim->param, &ps[d].lo, &ps[d].hi);
         if (kind == 1) {
             double vals[CV_SPACE_MAX_VALUES];
-            int nv = cv_space_region_values(s->space, &s->regions[r], dim->param, vals,
+            int nv = cv_space_region_values(space, region, dim->param, vals,
                                             CV_SPACE_MAX_VALUES);
             size_t len = 0;
             for (int k = 0; k < nv && len < sizeof texts[d] - 1; k++) {
@@ -66,10 +65,10 @@ static int record_region(rounds *s, int r, cv_error *err)
             ps[d].lo = ps[d].hi = NAN;
         }
     }
-    int rc = cv_recorder_round(s->rec, r, ps, dims, err);
+    int rc = cv_recorder_round(rec, r, ps, dims, err);
     free(ps), free(texts);
     if (rc == 0)
-        s->rounds_in_file = r + 1;
+        *rounds_in_file = r + 1;
     return rc;
 }
 
@@ -106,7 +105,7 @@ static int begin_round(rounds *s, int r, cv_error *err)
     }
     s->round = r;
     s->next = (int64_t)r * T;
-    return record_region(s, r, err);
+    return cv_round_record(s->space, s->rec, &s->regions[r], r, &s->rounds_in_file, err);
 }
 
 /* Whether every trial of round r has finished. */
@@ -140,7 +139,12 @@ static int rounds_next(void *self, cv_segment *seg, cv_error *err)
     int64_t id = s->next;
     trial *t = &s->trials[id];
     t->state = RUNNING;
-    *seg = (cv_segment){.trial = id, .round = s->round, .seed = t->seed, .config = t->cfg};
+    *seg = (cv_segment){.trial = id,
+                        .round = s->round,
+                        .seed = t->seed,
+                        .config = t->cfg,
+                        .to_epoch = t->cfg.epochs,
+                        .prior = cv_trial_result_none(CV_TRIAL_DONE)};
     return 1;
 }
 

@@ -16,6 +16,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "caviar/blas.h"
 #include "run_int.h"
@@ -23,10 +24,21 @@
 volatile sig_atomic_t cv_run_signal;
 volatile sig_atomic_t cv_run_stop;
 
+/* Set when the time limit (less the time the end takes) is reached: the
+ * segments in flight are interrupted, to be re-run by a resume. */
+static volatile sig_atomic_t deadline_reached;
+
 static void on_signal(int sig)
 {
     cv_run_signal = sig;
     cv_run_stop = 1;
+}
+
+static void on_deadline(int sig)
+{
+    (void)sig;
+    deadline_reached = 1;
+    cv_run_stop = 1; /* the single-rank master stops its own training */
 }
 
 void cv_run_install_signal_handlers(void)
@@ -59,6 +71,8 @@ typedef struct master {
     int64_t segments_timed;
     double rate;            /* the slowest seconds per epoch and state float of a finished
                                segment, for deadlines */
+    double work_seconds, work; /* training seconds and work (epochs x state floats) of
+                                  this run's finished segments: the time limit's rate */
     int64_t *timed_out;     /* (n_timed_out) trials whose worker was given up on */
     int64_t n_timed_out;
     bool stopping;
@@ -74,23 +88,48 @@ static int on_curve(void *user, int64_t trial, const cv_epoch_stats *e, cv_error
     return rc != 0 ? rc : cv_recorder_flush_due(m->rec, err);
 }
 
-/* A segment's row as the recorder and the scheduler take it. */
+/* A segment's trial row (the trial's figures so far) as the recorder and
+ * the scheduler take it. */
 static void segment_row(const cv_segment *seg, int rank, const cv_trial_result *res,
                         cv_trial_row *row)
 {
     *row = (cv_trial_row){.trial = seg->trial, .round = seg->round, .worker = rank,
                           .seed = seg->seed, .parent = -1};
-    cv_trial_row_fill(row, &seg->config, res, 0);
+    cv_trial_row_fill(row, &seg->config, res, seg->from_epoch);
+    row->rung = seg->rung;
+    row->budget = seg->to_epoch;
+    row->seconds += seg->prior_seconds;
 }
 
-/* Records a segment's end: its row, its checkpoint (when worth keeping),
- * the scheduler told (or the segment requeued if interrupted), progress. */
+/* Records a segment's end: its /segments row and its trial's row, the
+ * state it goes on from (before the rows: a resume that finds the rows
+ * finds the state), its checkpoint (when worth keeping), the scheduler told
+ * (or the segment requeued if interrupted), progress. */
 static int record(master *m, const cv_segment *seg, int rank, const cv_trial_result *res,
-                  const float *state, int64_t n_state, cv_error *err)
+                  const cv_segment_states *st, cv_error *err)
 {
     cv_trial_row row;
     segment_row(seg, rank, res, &row);
-    int rc = cv_recorder_trial(m->rec, &row, state, n_state, m->data.d, m->data.classes, err);
+    cv_segment_row srow = {.trial = seg->trial,
+                           .round = seg->round,
+                           .bracket = seg->bracket,
+                           .rung = seg->rung,
+                           .from_epoch = seg->from_epoch,
+                           .to_epoch = seg->to_epoch,
+                           .epochs_done = row.epochs_done,
+                           .status = res->status,
+                           .worker = rank,
+                           .metric = cv_trial_row_metric(&row, m->job.search.metric),
+                           .seconds = res->seconds};
+    int rc = 0;
+    if (st != NULL && st->n_last > 0)
+        rc = cv_recorder_save_state(m->rec, seg->trial, row.epochs_done, st->last, st->n_last,
+                                    err);
+    if (rc == 0)
+        rc = cv_recorder_segment(m->rec, &srow, err);
+    if (rc == 0)
+        rc = cv_recorder_trial(m->rec, &row, st != NULL ? st->best : NULL,
+                               st != NULL ? st->n_best : 0, m->data.d, m->data.classes, err);
     if (rc != 0)
         return rc;
     if (res->status == CV_TRIAL_INTERRUPTED) {
@@ -99,7 +138,8 @@ static int record(master *m, const cv_segment *seg, int rank, const cv_trial_res
     }
     if ((rc = m->sched.ops->finished(m->sched.self, &row, err)) != 0)
         return rc;
-    cv_progress_trial(&m->progress, &row, cv_recorder_best(m->rec),
+    cv_progress_trial(&m->progress, &row, res->seconds,
+                      m->sched.ops->finished_count(m->sched.self), cv_recorder_best(m->rec),
                       cv_transport_busy(m->transport));
     return 0;
 }
@@ -113,7 +153,7 @@ static double segment_work(const master *m, const cv_segment *seg, int epochs)
 }
 
 static int on_result(void *user, const cv_segment *seg, int rank, const cv_trial_result *res,
-                     const float *state, int64_t n_state, cv_error *err)
+                     const cv_segment_states *states, cv_error *err)
 {
     master *m = user;
     if (res->status != CV_TRIAL_INTERRUPTED) {
@@ -122,20 +162,63 @@ static int on_result(void *user, const cv_segment *seg, int rank, const cv_trial
         double work = segment_work(m, seg, res->epochs_done);
         if (work > 0 && res->seconds / work > m->rate)
             m->rate = res->seconds / work;
+        if (work > 0) {
+            m->work_seconds += res->seconds;
+            m->work += work;
+        }
     }
-    return record(m, seg, rank, res, state, n_state, err);
+    return record(m, seg, rank, res, states, err);
 }
 
 /* ---- the loop ---------------------------------------------------------------- */
 
-/* Whether a segment started now would end before the time limit, judging by
- * the segments so far (the first one always starts). */
-static bool time_for_another(const master *m)
+/* The seconds before the time limit at which the study stops: what ending
+ * takes (gathering checkpoints, scoring the test set, the final tables) and
+ * a margin for a segment that runs long. */
+static double closing_seconds(const master *m)
 {
-    if (m->opts->time_limit <= 0 || m->segments_timed == 0)
+    return 2.0 + 0.02 * m->opts->time_limit;
+}
+
+/* Whether seg, started now, would end before the time limit less the
+ * closing time, judging by the training rate (seconds per epoch and state
+ * float) of the segments so far; the first segments always start. */
+static bool time_for(const master *m, const cv_segment *seg)
+{
+    if (m->opts->time_limit <= 0)
         return true;
-    double mean = m->segment_seconds / (double)m->segments_timed;
-    return cv_now() - m->progress.t_start + mean <= m->opts->time_limit;
+    double left = m->opts->time_limit - closing_seconds(m) - (cv_now() - m->progress.t_start);
+    if (m->work <= 0)
+        return left > 0;
+    double need = 1.1 * m->work_seconds / m->work *
+                  segment_work(m, seg, seg->to_epoch - seg->from_epoch);
+    return need <= left;
+}
+
+/* Arms the deadline: the time limit less the closing time, from the start. */
+static void arm_deadline(const master *m)
+{
+    if (m->opts->time_limit <= 0)
+        return;
+    double at = m->opts->time_limit - closing_seconds(m) - (cv_now() - m->progress.t_start);
+    if (at < 0.001)
+        at = 0.001;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_deadline;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = {.it_value = {.tv_sec = (time_t)at,
+                                        .tv_usec = (suseconds_t)((at - floor(at)) * 1e6)}};
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void disarm_deadline(const master *m)
+{
+    if (m->opts->time_limit <= 0)
+        return;
+    struct itimerval it = {0};
+    setitimer(ITIMER_REAL, &it, NULL);
 }
 
 /* Stops dispatching; on a signal the segments in flight are recorded as
@@ -154,7 +237,7 @@ static int begin_stop(master *m, bool interrupt, cv_error *err)
         cv_segment seg = *in_flight;
         cv_transport_abort(m->transport, w);
         cv_trial_result res = cv_trial_result_none(CV_TRIAL_INTERRUPTED);
-        int rc = record(m, &seg, w, &res, NULL, 0, err);
+        int rc = record(m, &seg, w, &res, NULL, err);
         if (rc != 0)
             return rc;
     }
@@ -223,10 +306,37 @@ static int give_up_on_stuck(master *m, int ranks, cv_error *err)
         }
         cv_trial_result res = cv_trial_result_none(CV_TRIAL_FAILED);
         res.seconds = ran;
-        int rc = record(m, &seg, w, &res, NULL, 0, err);
+        int rc = record(m, &seg, w, &res, NULL, err);
         if (rc != 0)
             return rc;
     }
+    return 0;
+}
+
+/* The state seg continues from, loaded into *start (free() it). A state
+ * that is missing or damaged (a side file lost) makes the segment train
+ * the trial from scratch instead: training is deterministic, so it reaches
+ * the same epochs, only later. */
+static int segment_start(master *m, cv_segment *seg, float **start, int64_t *n, cv_error *err)
+{
+    *start = NULL;
+    *n = 0;
+    if (seg->from_epoch == 0)
+        return 0;
+    cv_error lerr = {0};
+    int rc = cv_recorder_load_state(m->rec, seg->trial, seg->from_epoch, start, n, &lerr);
+    if (rc == 0)
+        return 0;
+    if (rc != CV_ERR_INPUT) {
+        *err = lerr;
+        return rc;
+    }
+    if (m->opts->progress != NULL)
+        fprintf(m->opts->progress, "caviar: %s; trial %lld is trained again from scratch\n",
+                lerr.msg, (long long)seg->trial);
+    seg->from_epoch = 0;
+    seg->prior = cv_trial_result_none(CV_TRIAL_DONE);
+    seg->prior_seconds = 0;
     return 0;
 }
 
@@ -239,14 +349,21 @@ static int dispatch(master *m, cv_error *err)
         int rc = m->sched.ops->next(m->sched.self, &seg, err);
         if (rc <= 0)
             return rc;
-        if (!time_for_another(m)) {
+        if (!time_for(m, &seg)) {
             m->sched.ops->requeue(m->sched.self, seg.trial);
             return begin_stop(m, false, err);
         }
-        cv_progress_dispatch(&m->progress);
-        if ((rc = cv_transport_send(m->transport, w, &seg, err)) != 0)
+        float *start = NULL;
+        int64_t n_start = 0;
+        if ((rc = segment_start(m, &seg, &start, &n_start, err)) != 0)
             return rc;
-        if (cv_run_signal) /* the single-rank master trained it: see to the signal first */
+        cv_progress_dispatch(&m->progress);
+        rc = cv_transport_send(m->transport, w, &seg, start, n_start, err);
+        free(start);
+        if (rc != 0)
+            return rc;
+        if (cv_run_signal || deadline_reached) /* the single-rank master trained it: see to
+                                                  the stop first */
             return 0;
     }
     return 0;
@@ -258,7 +375,7 @@ static int study_loop(master *m, int ranks, cv_error *err)
 {
     int rc;
     for (;;) {
-        if (cv_run_signal && (rc = begin_stop(m, true, err)) != 0)
+        if ((cv_run_signal || deadline_reached) && (rc = begin_stop(m, true, err)) != 0)
             return rc;
         if ((rc = dispatch(m, err)) != 0)
             return rc;
@@ -272,7 +389,7 @@ static int study_loop(master *m, int ranks, cv_error *err)
             begin_stop(m, false, err);
             continue;
         }
-        if (busy == 0 && !cv_run_signal)
+        if (busy == 0 && !cv_run_signal && !deadline_reached)
             return cv_fail(err, CV_ERR_RUNTIME,
                            "runner: the scheduler has nothing to run but the plan is not "
                            "complete");
@@ -315,6 +432,30 @@ static int record_provenance(master *m, int ranks, const char *hosts, cv_error *
         free(runs);
     }
     return cv_store_append_run(m->store, &here, err);
+}
+
+/* The job's scheduler over what the file holds (rows: the study's trial
+ * rows in file order, resuming). */
+static int create_scheduler(master *m, cv_trial_row *rows, int64_t n, int64_t rounds_in_file,
+                            cv_error *err)
+{
+    if (m->job.search.schedule == CV_SCHEDULE_FULL)
+        return cv_rounds_create(&m->sched, &m->job, m->space, m->rec, rows, n, rounds_in_file,
+                                err);
+    cv_segment_row *segs = NULL;
+    cv_rung_row *rungs = NULL;
+    int64_t n_segs = 0, n_rungs = 0;
+    int rc = 0;
+    if (m->opts->job_path == NULL &&
+        ((rc = cv_store_read_segments(m->store, &segs, &n_segs, err)) != 0 ||
+         (rc = cv_store_read_rungs(m->store, &rungs, &n_rungs, err)) != 0)) {
+        free(segs);
+        return rc;
+    }
+    rc = cv_halving_create(&m->sched, &m->job, m->space, m->rec, rows, n, segs, n_segs, rungs,
+                           n_rungs, rounds_in_file, err);
+    free(segs), free(rungs);
+    return rc;
 }
 
 static int master_open(master *m, int ranks, const char *hosts, cv_error *err)
@@ -363,7 +504,7 @@ static int master_open(master *m, int ranks, const char *hosts, cv_error *err)
     const cv_metric metric = m->job.search.metric;
     rc = cv_recorder_create(&m->rec, m->store, metric, m->job.checkpoints_keep, rows, n, err);
     if (rc == 0)
-        rc = cv_rounds_create(&m->sched, &m->job, m->space, m->rec, rows, n, rounds_in_file, err);
+        rc = create_scheduler(m, rows, n, rounds_in_file, err);
     free(rows);
     if (rc != 0)
         return rc;
@@ -396,7 +537,9 @@ static int master_run(master *m, int ranks, int *lost, cv_error *err)
                                  err);
     if (rc != 0)
         return rc;
+    arm_deadline(m);
     rc = study_loop(m, ranks, err);
+    disarm_deadline(m);
     bool complete = rc == 0 && !m->stopping;
     int workers = cv_transport_workers(m->transport);
     *lost = cv_transport_lost_workers(m->transport);

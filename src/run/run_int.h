@@ -46,21 +46,42 @@ extern volatile sig_atomic_t cv_run_stop;
 
 /* ---- segments ---------------------------------------------------------------
  * The unit of work: train trial `trial` (configuration `config`, seed
- * `seed`) for config.epochs epochs from scratch. Random, grid and Sobol
- * rounds are one segment per trial. */
+ * `seed`) from epoch from_epoch to to_epoch: from scratch when from_epoch
+ * is 0, else from the state its last segment left (which goes with the
+ * segment). Random, grid and Sobol rounds are one segment per trial, 0 to
+ * config.epochs; successive halving one per rung. */
 typedef struct cv_segment {
     int64_t trial;
     int32_t round;
+    int32_t bracket, rung; /* halving's (0 for other schedulers) */
     uint64_t seed;
-    cv_config config;
+    cv_config config;      /* config.epochs: the trial's whole budget */
+    int32_t from_epoch, to_epoch;
+    cv_trial_result prior; /* the trial's best of its earlier segments (best_epoch
+                              -1: none) */
+    double prior_seconds;  /* their training seconds */
 } cv_segment;
 
+/* What a segment hands back besides its result: the state of its best
+ * epoch, when one of its epochs became the trial's best (for the
+ * checkpoint), and the state of its last epoch, when the trial may go on
+ * (a segment that trained to its end short of the trial's budget). */
+typedef struct cv_segment_states {
+    const float *best;
+    int64_t n_best;
+    const float *last;
+    int64_t n_last;
+} cv_segment_states;
+
 /* Trains seg on data wherever it runs (a worker, or the single-rank
- * master); *net receives the network holding the best epoch's state (for
- * its checkpoint), or NULL if it could not be created (res says failed). */
-int cv_segment_train(const cv_data *data, const cv_segment *seg, cv_metric metric,
-                     cv_epoch_fn on_epoch, void *user, cv_nn **net, cv_trial_result *res,
-                     cv_error *err);
+ * master), from start (n_start floats: the state to continue from, when
+ * seg->from_epoch > 0). *net receives the network left at the segment's
+ * last epoch, or NULL if it could not be created (res says failed);
+ * *best (cv_nn_state_size floats, free() it) the best epoch's state when an
+ * epoch of this segment became the trial's best, else NULL. */
+int cv_segment_train(const cv_data *data, const cv_segment *seg, const float *start,
+                     int64_t n_start, cv_metric metric, cv_epoch_fn on_epoch, void *user,
+                     cv_nn **net, float **best, cv_trial_result *res, cv_error *err);
 
 /* ---- scheduler ----------------------------------------------------------------
  * What a scheduler implements. Its decisions may depend only on results
@@ -112,6 +133,19 @@ int cv_recorder_curve(cv_recorder *r, int64_t trial, const cv_epoch_stats *e, cv
 int cv_recorder_trial(cv_recorder *r, const cv_trial_row *row, const float *state,
                       int64_t n_state, int inputs, int classes, cv_error *err);
 
+/* A segment's row of /segments (buffered; appended before the trial rows
+ * of the same flush) and a halving decision's row of /rungs (buffered). */
+int cv_recorder_segment(cv_recorder *r, const cv_segment_row *row, cv_error *err);
+int cv_recorder_rung(cv_recorder *r, const cv_rung_row *row, cv_error *err);
+
+/* The state trial goes on from: saved when its segment ends, dropped when
+ * the trial is stopped or finished (the store's side files). */
+int cv_recorder_save_state(cv_recorder *r, int64_t trial, int epochs, const float *state,
+                           int64_t n, cv_error *err);
+int cv_recorder_load_state(cv_recorder *r, int64_t trial, int epochs, float **state,
+                           int64_t *n, cv_error *err);
+void cv_recorder_drop_state(cv_recorder *r, int64_t trial);
+
 /* The checkpoint of a trial in progress (panda mode: each improving epoch),
  * from a live network. */
 int cv_recorder_checkpoint(cv_recorder *r, const cv_nn *net, const cv_checkpoint_info *info,
@@ -148,6 +182,21 @@ int cv_rounds_create(cv_scheduler *out, const cv_job *job, const cv_space *space
                      cv_recorder *rec, const cv_trial_row *rows, int64_t n,
                      int64_t rounds_in_file, cv_error *err);
 
+/* Round r's region (in region) as its /rounds row, unless the file holds
+ * it already (r < *rounds_in_file, then advanced). For every scheduler. */
+int cv_round_record(const cv_space *space, cv_recorder *rec, const cv_region *region, int r,
+                    int64_t *rounds_in_file, cv_error *err);
+
+/* ---- scheduler: successive halving (halving.c) ------------------------------------
+ * job's rounds of ASHA or Hyperband (search.schedule), zooming between
+ * rounds on the trials that went furthest. Resuming: rows, the file's
+ * folded /trials (one row per trial); segs, its /segments in file order;
+ * rungs, its /rungs (decisions already written are not written again). */
+int cv_halving_create(cv_scheduler *out, const cv_job *job, const cv_space *space,
+                      cv_recorder *rec, const cv_trial_row *rows, int64_t n,
+                      const cv_segment_row *segs, int64_t n_segs, const cv_rung_row *rungs,
+                      int64_t n_rungs, int64_t rounds_in_file, cv_error *err);
+
 /* ---- transport (transport.c) ------------------------------------------------------ */
 
 typedef struct cv_transport cv_transport;
@@ -156,9 +205,8 @@ typedef struct cv_transport cv_transport;
 typedef struct cv_transport_events {
     void *user;
     int (*curve)(void *user, int64_t trial, const cv_epoch_stats *e, cv_error *err);
-    /* state: n_state floats of the network's best epoch, or NULL */
     int (*result)(void *user, const cv_segment *seg, int rank, const cv_trial_result *res,
-                  const float *state, int64_t n_state, cv_error *err);
+                  const cv_segment_states *states, cv_error *err);
 } cv_transport_events;
 
 /* The master's side on comm (rank 0). With a single rank, segments are
@@ -187,8 +235,10 @@ double cv_transport_sent(const cv_transport *t, int worker);
  * comes back is dropped. */
 void cv_transport_give_up(cv_transport *t, int worker);
 
-/* Hands seg to worker (free). */
-int cv_transport_send(cv_transport *t, int worker, const cv_segment *seg, cv_error *err);
+/* Hands seg to worker (free), with the state it continues from (n_start
+ * floats; NULL and 0 from scratch). */
+int cv_transport_send(cv_transport *t, int worker, const cv_segment *seg, const float *start,
+                      int64_t n_start, cv_error *err);
 /* Handles every message waiting; *got says whether there was any. */
 int cv_transport_poll(cv_transport *t, bool *got, cv_error *err);
 /* Tells worker to drop its segment, which is no longer in flight. */
@@ -257,9 +307,11 @@ double cv_cpu_seconds(void);
 void cv_progress_init(cv_progress *p, FILE *out, cv_metric metric, double t_start);
 /* A segment is dispatched (the first one starts the throughput clock). */
 void cv_progress_dispatch(cv_progress *p);
-/* A trial finished with row (best: the best row so far, or NULL). */
-void cv_progress_trial(cv_progress *p, const cv_trial_row *row, const cv_trial_row *best,
-                       int running);
+/* A segment ended with its trial's row after training seconds; finished:
+ * the trials finished for good so far (best: the best row so far, or
+ * NULL). */
+void cv_progress_trial(cv_progress *p, const cv_trial_row *row, double seconds,
+                       int64_t finished, const cv_trial_row *best, int running);
 /* Redraws the terminal's bar when it is due (idle moments). */
 void cv_progress_tick(cv_progress *p, const cv_trial_row *best, int running);
 /* The closing line: complete or stopped, counts, time, utilization. */

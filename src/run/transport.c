@@ -1,18 +1,21 @@
 /* transport.c: segments to workers and their results back (see run_int.h).
  *
  * Messages (all on the study's communicator, every one naming its trial):
- *   master -> worker  TAG_WORK   work_msg: the segment
+ *   master -> worker  TAG_WORK   work_msg: the segment, followed by the state it
+ *                                continues from (n_start floats), one message
  *                     TAG_ABORT  (empty) interrupt the segment in progress
  *                     TAG_STOP   (empty) no more work: return
  *   worker -> master  TAG_CURVE  curve_msg: one epoch's figures
- *                     TAG_RESULT result_hdr followed by the network's state
- *                                (the best epoch's: the checkpoint), one message
+ *                     TAG_RESULT result_hdr followed by the best epoch's state
+ *                                (n_best floats: the checkpoint) and the last
+ *                                epoch's (n_last: to go on from), one message
  * Everything is sent as bytes: a study runs on one kind of machine.
  *
  * The master keeps a rank -> segment table of who trains what. With a
  * single rank there are no messages: the master is its own worker, and
  * cv_transport_send trains the segment before it returns, delivering the
  * same events. The transport knows segments, not rounds or schedulers. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -33,10 +36,13 @@ enum { TAG_WORK = 11, TAG_ABORT, TAG_STOP, TAG_CURVE, TAG_RESULT };
 
 typedef struct work_msg {
     int64_t trial;
-    int32_t round;
+    int32_t round, bracket, rung, from_epoch, to_epoch;
     int32_t pad;
     uint64_t seed;
     double params[CV_P_COUNT]; /* cv_config_get of every parameter */
+    cv_trial_result prior;
+    double prior_seconds;
+    int64_t n_start;           /* floats of state that follow */
 } work_msg;
 
 typedef struct curve_msg {
@@ -47,7 +53,8 @@ typedef struct curve_msg {
 typedef struct result_hdr {
     int64_t trial;
     cv_trial_result r;
-    int64_t n_state; /* floats of state that follow (0: no checkpoint) */
+    int64_t n_best; /* floats of the best epoch's state that follow (0: none) */
+    int64_t n_last; /* then floats of the last epoch's (0: none) */
 } result_hdr;
 
 struct cv_transport {
@@ -87,32 +94,69 @@ static void wait_message(MPI_Comm comm, int source, MPI_Status *st)
 
 /* ---- one segment, wherever it runs ----------------------------------------- */
 
-int cv_segment_train(const cv_data *data, const cv_segment *seg, cv_metric metric,
-                     cv_epoch_fn on_epoch, void *user, cv_nn **net, cv_trial_result *res,
-                     cv_error *err)
+int cv_segment_train(const cv_data *data, const cv_segment *seg, const float *start,
+                     int64_t n_start, cv_metric metric, cv_epoch_fn on_epoch, void *user,
+                     cv_nn **net, float **best, cv_trial_result *res, cv_error *err)
 {
     const cv_config *cfg = &seg->config;
+    *best = NULL;
+    *res = cv_trial_result_none(CV_TRIAL_FAILED);
     *net = cv_nn_create(cfg, data->d, data->classes, cv_train_max_batch(cfg), err);
-    if (*net == NULL) {
-        *res = cv_trial_result_none(CV_TRIAL_FAILED);
+    if (*net == NULL)
         return err->code;
+    size_t size = cv_nn_state_size(*net);
+    if (seg->from_epoch > 0) {
+        if (start == NULL || (size_t)n_start != size)
+            return cv_fail(err, CV_ERR_RUNTIME,
+                           "trial %lld: a state of %lld floats to continue from, expected %zu",
+                           (long long)seg->trial, (long long)n_start, size);
+        cv_nn_state_load(*net, start);
+    } else {
+        cv_nn_init(*net, seg->seed);
     }
-    cv_nn_init(*net, seg->seed);
-    cv_train_opts opts = {.seed = seg->seed, .metric = metric, .on_epoch = on_epoch,
-                          .user = user, .stop = &cv_run_stop};
-    return cv_train(*net, data, &opts, res, err);
+    float *b = malloc(size * sizeof *b);
+    if (b == NULL)
+        return cv_fail(err, CV_ERR_NOMEM, "trial %lld: out of memory for its best state",
+                       (long long)seg->trial);
+    cv_train_opts opts = {.seed = seg->seed,
+                          .metric = metric,
+                          .first_epoch = seg->from_epoch,
+                          .last_epoch = seg->to_epoch,
+                          .prior = &seg->prior,
+                          .best_state = b,
+                          .on_epoch = on_epoch,
+                          .user = user,
+                          .stop = &cv_run_stop};
+    int rc = cv_train(*net, data, &opts, res, err);
+    if (rc == 0 && res->best_epoch >= seg->from_epoch && res->status != CV_TRIAL_INTERRUPTED)
+        *best = b;
+    else
+        free(b);
+    return rc;
 }
 
-/* The state worth sending back with a result: the best epoch's, unless the
- * segment was interrupted (a stopping master no longer wants weights, and a
- * small result is sent eagerly while it no longer listens). */
-static size_t state_to_send(const cv_nn *net, const cv_trial_result *res)
+/* The states worth sending back with a result (see cv_segment_states):
+ * none when the segment was interrupted (a stopping master no longer wants
+ * them, and a small result is sent eagerly while it no longer listens);
+ * the last epoch's only when the trial may go on; whatever does not fit in
+ * one message is left out (the best first). */
+static void states_to_send(const cv_segment *seg, const cv_nn *net, const float *best,
+                           const cv_trial_result *res, int64_t *n_best, int64_t *n_last)
 {
-    if (net == NULL || res->best_epoch < 0 || res->status == CV_TRIAL_INTERRUPTED)
-        return 0;
-    size_t n = cv_nn_state_size(net);
-    /* too big for one message: the result goes without weights */
-    return (int64_t)(sizeof(result_hdr) + n * sizeof(float)) > MAX_MESSAGE ? 0 : n;
+    *n_best = *n_last = 0;
+    if (net == NULL || res->status == CV_TRIAL_INTERRUPTED)
+        return;
+    int64_t n = (int64_t)cv_nn_state_size(net);
+    if (best != NULL)
+        *n_best = n;
+    if (res->status == CV_TRIAL_DONE && seg->from_epoch + res->epochs_done == seg->to_epoch &&
+        seg->to_epoch < seg->config.epochs)
+        *n_last = n;
+    const int64_t room = (MAX_MESSAGE - (int64_t)sizeof(result_hdr)) / (int64_t)sizeof(float);
+    if (*n_best + *n_last > room)
+        *n_best = 0;
+    if (*n_last > room)
+        *n_last = 0;
 }
 
 /* ---- worker --------------------------------------------------------------- */
@@ -163,32 +207,50 @@ void cv_transport_serve(MPI_Comm comm, const cv_data *data, cv_metric metric)
                 return;
             continue;
         }
+        int bytes = 0;
+        MPI_Get_count(&st, MPI_BYTE, &bytes);
+        char *in = malloc(bytes > 0 ? (size_t)bytes : 1);
+        if (in == NULL) {
+            fprintf(stderr, "caviar: rank: out of memory for a segment of %d bytes\n", bytes);
+            MPI_Abort(comm, 1);
+        }
+        MPI_Recv(in, bytes, MPI_BYTE, 0, TAG_WORK, comm, MPI_STATUS_IGNORE);
         work_msg w;
-        MPI_Recv(&w, sizeof w, MPI_BYTE, 0, TAG_WORK, comm, MPI_STATUS_IGNORE);
-        cv_segment seg = {.trial = w.trial, .round = w.round, .seed = w.seed};
+        memcpy(&w, in, sizeof w);
+        cv_segment seg = {.trial = w.trial, .round = w.round, .bracket = w.bracket,
+                          .rung = w.rung, .seed = w.seed, .from_epoch = w.from_epoch,
+                          .to_epoch = w.to_epoch, .prior = w.prior,
+                          .prior_seconds = w.prior_seconds};
         params_to_config(w.params, &seg.config);
+        const float *start = w.n_start > 0 ? (const float *)(in + sizeof w) : NULL;
         cv_run_stop = cv_run_signal;
         worker_ctx ctx = {.comm = comm, .trial = w.trial};
         cv_nn *net = NULL;
+        float *best = NULL;
         cv_error err = {0};
         result_hdr hdr = {.trial = w.trial};
-        cv_segment_train(data, &seg, metric, worker_epoch, &ctx, &net, &hdr.r, &err);
+        cv_segment_train(data, &seg, start, w.n_start, metric, worker_epoch, &ctx, &net, &best,
+                         &hdr.r, &err);
+        free(in);
 
-        /* result and checkpoint in one message: [hdr][state floats] */
-        size_t n_state = state_to_send(net, &hdr.r);
-        size_t bytes = sizeof hdr + n_state * sizeof(float);
-        char *buf = malloc(bytes);
+        /* result and states in one message: [hdr][best floats][last floats] */
+        states_to_send(&seg, net, best, &hdr.r, &hdr.n_best, &hdr.n_last);
+        size_t bytes_out = sizeof hdr + (size_t)(hdr.n_best + hdr.n_last) * sizeof(float);
+        char *buf = malloc(bytes_out);
         if (buf == NULL) {
-            hdr.n_state = 0;
+            hdr.n_best = hdr.n_last = 0;
             MPI_Send(&hdr, sizeof hdr, MPI_BYTE, 0, TAG_RESULT, comm);
         } else {
-            hdr.n_state = (int64_t)n_state;
             memcpy(buf, &hdr, sizeof hdr);
-            if (n_state > 0)
-                cv_nn_state_save(net, (float *)(buf + sizeof hdr));
-            MPI_Send(buf, (int)bytes, MPI_BYTE, 0, TAG_RESULT, comm);
+            float *out = (float *)(buf + sizeof hdr);
+            if (hdr.n_best > 0)
+                memcpy(out, best, (size_t)hdr.n_best * sizeof *out);
+            if (hdr.n_last > 0)
+                cv_nn_state_save(net, out + hdr.n_best);
+            MPI_Send(buf, (int)bytes_out, MPI_BYTE, 0, TAG_RESULT, comm);
             free(buf);
         }
+        free(best);
         cv_nn_free(net);
     }
 }
@@ -302,41 +364,69 @@ static int local_epoch(const cv_epoch_stats *e, void *user)
 }
 
 /* Trains seg on the master itself (a single-rank study). */
-static int train_here(cv_transport *t, const cv_segment *seg, cv_error *err)
+static int train_here(cv_transport *t, const cv_segment *seg, const float *start,
+                      int64_t n_start, cv_error *err)
 {
     local_ctx ctx = {.t = t, .trial = seg->trial, .err = err};
     cv_nn *net = NULL;
+    float *best = NULL, *last = NULL;
     cv_trial_result res;
     cv_error terr = {0};
-    cv_segment_train(t->data, seg, t->metric, local_epoch, &ctx, &net, &res, &terr);
+    cv_segment_train(t->data, seg, start, n_start, t->metric, local_epoch, &ctx, &net, &best,
+                     &res, &terr);
     int rc = ctx.rc;
-    float *state = NULL;
-    size_t n_state = rc == 0 ? state_to_send(net, &res) : 0;
-    if (n_state > 0 && (state = malloc(n_state * sizeof *state)) == NULL)
+    cv_segment_states st = {0};
+    if (rc == 0)
+        states_to_send(seg, net, best, &res, &st.n_best, &st.n_last);
+    st.best = st.n_best > 0 ? best : NULL;
+    if (st.n_last > 0 && (last = malloc((size_t)st.n_last * sizeof *last)) == NULL)
         rc = cv_fail(err, CV_ERR_NOMEM, "runner: out of memory for trial %lld's state",
                      (long long)seg->trial);
-    else if (n_state > 0)
-        cv_nn_state_save(net, state);
+    else if (st.n_last > 0)
+        cv_nn_state_save(net, last);
+    st.last = last;
     cv_nn_free(net);
     t->busy[0] = false;
     t->n_busy--;
     if (rc == 0)
-        rc = t->ev.result(t->ev.user, seg, 0, &res, state, (int64_t)n_state, err);
-    free(state);
+        rc = t->ev.result(t->ev.user, seg, 0, &res, &st, err);
+    free(best);
+    free(last);
     return rc;
 }
 
-int cv_transport_send(cv_transport *t, int worker, const cv_segment *seg, cv_error *err)
+int cv_transport_send(cv_transport *t, int worker, const cv_segment *seg, const float *start,
+                      int64_t n_start, cv_error *err)
 {
     t->segments[worker] = *seg;
     t->busy[worker] = true;
     t->sent[worker] = cv_now();
     t->n_busy++;
     if (t->size == 1)
-        return train_here(t, &t->segments[0], err);
-    work_msg w = {.trial = seg->trial, .round = seg->round, .seed = seg->seed};
+        return train_here(t, &t->segments[0], start, n_start, err);
+    if (start == NULL)
+        n_start = 0;
+    work_msg w = {.trial = seg->trial, .round = seg->round, .bracket = seg->bracket,
+                  .rung = seg->rung, .from_epoch = seg->from_epoch, .to_epoch = seg->to_epoch,
+                  .seed = seg->seed, .prior = seg->prior, .prior_seconds = seg->prior_seconds,
+                  .n_start = n_start};
     config_to_params(&seg->config, w.params);
-    MPI_Send(&w, sizeof w, MPI_BYTE, worker, TAG_WORK, t->comm);
+    if (n_start == 0) {
+        MPI_Send(&w, sizeof w, MPI_BYTE, worker, TAG_WORK, t->comm);
+        return 0;
+    }
+    size_t bytes = sizeof w + (size_t)n_start * sizeof *start;
+    if ((int64_t)bytes > MAX_MESSAGE)
+        return cv_fail(err, CV_ERR_RUNTIME, "runner: trial %lld's state (%zu bytes) is too "
+                       "large for one message", (long long)seg->trial, bytes);
+    char *buf = malloc(bytes);
+    if (buf == NULL)
+        return cv_fail(err, CV_ERR_NOMEM, "runner: out of memory for trial %lld's state",
+                       (long long)seg->trial);
+    memcpy(buf, &w, sizeof w);
+    memcpy(buf + sizeof w, start, (size_t)n_start * sizeof *start);
+    MPI_Send(buf, (int)bytes, MPI_BYTE, worker, TAG_WORK, t->comm);
+    free(buf);
     return 0;
 }
 
@@ -370,16 +460,19 @@ static int receive_result(cv_transport *t, const MPI_Status *st, cv_error *err)
     } else if (!t->busy[src] || t->segments[src].trial != hdr.trial) {
         rc = cv_fail(err, CV_ERR_RUNTIME, "runner: rank %d sent a result for trial %lld", src,
                      (long long)hdr.trial);
-    } else if (hdr.n_state < 0 ||
-               (size_t)bytes != sizeof hdr + (size_t)hdr.n_state * sizeof(float)) {
-        rc = cv_fail(err, CV_ERR_RUNTIME, "runner: rank %d: a result of %d bytes for %lld floats",
-                     src, bytes, (long long)hdr.n_state);
+    } else if (hdr.n_best < 0 || hdr.n_last < 0 ||
+               (size_t)bytes != sizeof hdr + (size_t)(hdr.n_best + hdr.n_last) * sizeof(float)) {
+        rc = cv_fail(err, CV_ERR_RUNTIME, "runner: rank %d: a result of %d bytes for %lld + %lld "
+                     "floats", src, bytes, (long long)hdr.n_best, (long long)hdr.n_last);
     } else {
         t->busy[src] = false;
         t->n_busy--;
-        rc = t->ev.result(t->ev.user, &t->segments[src], src, &hdr.r,
-                          hdr.n_state > 0 ? (const float *)(buf + sizeof hdr) : NULL,
-                          hdr.n_state, err);
+        const float *floats = (const float *)(buf + sizeof hdr);
+        cv_segment_states st = {.best = hdr.n_best > 0 ? floats : NULL,
+                                .n_best = hdr.n_best,
+                                .last = hdr.n_last > 0 ? floats + hdr.n_best : NULL,
+                                .n_last = hdr.n_last};
+        rc = t->ev.result(t->ev.user, &t->segments[src], src, &hdr.r, &st, err);
     }
     free(buf);
     return rc;

@@ -182,23 +182,28 @@ error:
     return ret;
 }
 
-void cv_store_remove_side_files(const char *ckpt_dir, bool remove_dir)
+void cv_store_remove_files(const char *dir, const char *prefix, const char *also)
 {
-    DIR *d = opendir(ckpt_dir);
+    DIR *d = opendir(dir);
     if (d == NULL)
         return;
     struct dirent *e;
     char path[4400];
     while ((e = readdir(d)) != NULL) {
-        /* trial_NNNNNN.h5, the temp files of interrupted writes, and a new
-         * results file whose creation was interrupted */
-        if ((strncmp(e->d_name, "trial_", 6) != 0 || strstr(e->d_name, ".h5") == NULL) &&
-            strcmp(e->d_name, CV_CREATING_NAME) != 0)
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 &&
+            (also == NULL || strcmp(e->d_name, also) != 0))
             continue;
-        snprintf(path, sizeof path, "%s/%s", ckpt_dir, e->d_name);
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         unlink(path);
     }
     closedir(d);
+}
+
+void cv_store_remove_side_files(const char *ckpt_dir, bool remove_dir)
+{
+    /* trial_NNNNNN.h5, the temp files of interrupted writes, and a new
+     * results file whose creation was interrupted */
+    cv_store_remove_files(ckpt_dir, "trial_", CV_CREATING_NAME);
     if (remove_dir)
         rmdir(ckpt_dir); /* fails, harmlessly, if something else lives there */
 }

@@ -205,6 +205,8 @@ enum {
     T_TEST_ACCURACY,
     T_BEST_EPOCH,
     T_EPOCHS_DONE,
+    T_RUNG,
+    T_BUDGET,
     T_SECONDS,
     T_SAMPLES_PER_SECOND,
     T_COUNT
@@ -234,6 +236,9 @@ void cv_trials_layout(cv_layout *L)
     cv_layout_add(L, "test_accuracy", CV_F_F64, 0);
     cv_layout_add(L, "best_epoch", CV_F_I32, 0);
     cv_layout_add(L, "epochs_done", CV_F_I32, 0);
+    /* added with successive halving: read as 0 from earlier files */
+    L->f[cv_layout_add(L, "rung", CV_F_I32, 0)].optional = true;
+    L->f[cv_layout_add(L, "budget", CV_F_I32, 0)].optional = true;
     cv_layout_add(L, "seconds", CV_F_F64, 0);
     cv_layout_add(L, "samples_per_second", CV_F_F64, 0);
 }
@@ -343,6 +348,8 @@ void cv_trial_pack(void *rec, const cv_layout *L, const void *row)
     cv_rec_put_f64(rec, L, T_TEST_ACCURACY, r->test_accuracy);
     cv_rec_put_i32(rec, L, T_BEST_EPOCH, r->best_epoch);
     cv_rec_put_i32(rec, L, T_EPOCHS_DONE, r->epochs_done);
+    cv_rec_put_i32(rec, L, T_RUNG, r->rung);
+    cv_rec_put_i32(rec, L, T_BUDGET, r->budget);
     cv_rec_put_f64(rec, L, T_SECONDS, r->seconds);
     cv_rec_put_f64(rec, L, T_SAMPLES_PER_SECOND, r->samples_per_second);
 }
@@ -355,16 +362,11 @@ int cv_trial_unpack(cv_trial_row *r, const void *rec, const cv_layout *L, const 
     r->trial = cv_rec_get_i64(rec, L, T_TRIAL);
     r->round = cv_rec_get_i32(rec, L, T_ROUND);
     cv_rec_get_str(rec, L, T_STATUS, word, sizeof word);
-    int st = -1;
-    for (int i = CV_TRIAL_DONE; i <= CV_TRIAL_INTERRUPTED; i++)
-        if (strcmp(word, cv_trial_status_name((cv_trial_status)i)) == 0)
-            st = i;
-    if (st < 0)
+    if (cv_trial_status_lookup(word, &r->status) != 0)
         return cv_fail(err, CV_ERR_INPUT,
                        "%s: /trials row %lld: status '%s': expected done, diverged, failed or "
                        "interrupted",
                        path, (long long)k, word);
-    r->status = (cv_trial_status)st;
     r->worker = cv_rec_get_i32(rec, L, T_WORKER);
     r->seed = cv_rec_get_u64(rec, L, T_SEED);
     r->parent = cv_rec_get_i64(rec, L, T_PARENT);
@@ -406,6 +408,10 @@ int cv_trial_unpack(cv_trial_row *r, const void *rec, const cv_layout *L, const 
     r->test_accuracy = cv_rec_get_f64(rec, L, T_TEST_ACCURACY);
     r->best_epoch = cv_rec_get_i32(rec, L, T_BEST_EPOCH);
     r->epochs_done = cv_rec_get_i32(rec, L, T_EPOCHS_DONE);
+    r->rung = cv_rec_get_i32(rec, L, T_RUNG);
+    r->budget = cv_rec_get_i32(rec, L, T_BUDGET);
+    if (r->budget <= 0) /* a file of an earlier version */
+        r->budget = r->config.epochs;
     r->seconds = cv_rec_get_f64(rec, L, T_SECONDS);
     r->samples_per_second = cv_rec_get_f64(rec, L, T_SAMPLES_PER_SECOND);
     return 0;

@@ -39,8 +39,11 @@ static void run_pack(void *rec, const cv_layout *L, const void *row)
     cv_rec_put_str(rec, L, R_HOSTS, r->hosts);
 }
 
-static void run_unpack(cv_run_info *r, const void *rec, const cv_layout *L)
+static int run_unpack(void *row, const void *rec, const cv_layout *L, const char *path,
+                      int64_t k, cv_error *err)
 {
+    (void)path, (void)k, (void)err;
+    cv_run_info *r = row;
     memset(r, 0, sizeof *r);
     cv_rec_get_str(rec, L, R_STARTED, r->started, sizeof r->started);
     cv_rec_get_str(rec, L, R_COMMAND, r->command, sizeof r->command);
@@ -50,6 +53,7 @@ static void run_unpack(cv_run_info *r, const void *rec, const cv_layout *L)
     cv_rec_get_str(rec, L, R_CPU, r->cpu_model, sizeof r->cpu_model);
     r->ranks = cv_rec_get_i32(rec, L, R_RANKS);
     cv_rec_get_str(rec, L, R_HOSTS, r->hosts, sizeof r->hosts);
+    return 0;
 }
 
 int cv_store_create_runs(cv_store *s, cv_error *err)
@@ -68,23 +72,8 @@ int cv_store_append_run(cv_store *s, const cv_run_info *run, cv_error *err)
 
 int cv_store_read_runs(cv_store *s, cv_run_info **rows, int64_t *n, cv_error *err)
 {
-    *rows = NULL;
-    *n = 0;
-    if (s->runs < 0)
-        return 0; /* a file written before /runs existed */
     cv_layout L;
     runs_layout(&L);
-    char *recs = NULL;
-    int64_t count = 0;
-    int ret = cv_table_read(s, s->runs, CV_RUNS, &L, &recs, &count, err);
-    if (ret == 0 && count > 0) {
-        if ((*rows = malloc((size_t)count * sizeof **rows)) == NULL)
-            ret = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for /runs", s->path);
-        for (int64_t i = 0; ret == 0 && i < count; i++)
-            run_unpack(&(*rows)[i], recs + (size_t)i * L.size, &L);
-        if (ret == 0)
-            *n = count;
-    }
-    free(recs);
-    return ret;
+    return cv_table_read_rows(s, s->runs, CV_RUNS, &L, sizeof **rows, run_unpack, (void **)rows,
+                              n, err);
 }

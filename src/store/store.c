@@ -71,7 +71,8 @@ static cv_store *store_new(const char *path)
     cv_store *s = calloc(1, sizeof *s);
     if (s == NULL)
         return NULL;
-    s->file = s->trials = s->curves = s->rounds = s->runs = H5I_INVALID_HID;
+    s->file = s->trials = s->curves = s->rounds = s->runs = s->segments = s->rungs =
+        H5I_INVALID_HID;
     s->metric = CV_METRIC_DEV_ACCURACY;
     s->lock_fd = -1;
     s->path = strdup(path);
@@ -93,6 +94,8 @@ static int close_file(cv_store *s)
     bad |= cv_h5_close(&s->curves);
     bad |= cv_h5_close(&s->rounds);
     bad |= cv_h5_close(&s->runs);
+    bad |= cv_h5_close(&s->segments);
+    bad |= cv_h5_close(&s->rungs);
     bad |= cv_h5_close(&s->file);
     s->swmr_write = s->swmr_read = false;
     return bad;
@@ -174,6 +177,7 @@ static int create(cv_store **out, const char *path, const cv_job *job, int ranks
     if ((ret = cv_store_lock_writer(s, err)) < 0)
         goto error;
     cv_store_remove_side_files(s->ckpt_dir, false);
+    cv_store_remove_files(s->ckpt_dir, "state_", NULL); /* continuation states */
     if ((fapl = fapl_latest()) < 0) {
         ret = cv_h5_fail(err, CV_ERR_RUNTIME, "%s: cannot set up HDF5 file access", path);
         goto error;
@@ -391,9 +395,10 @@ int cv_store_open_unprobed(cv_store **out, const char *path, cv_store_mode mode,
     if ((ret = check_contents(s, err)) < 0)
         goto error;
     if (mode == CV_STORE_APPEND) {
-        /* a file written before /runs existed gets it while objects can
-         * still be created */
-        if (s->runs < 0 && (ret = cv_store_create_runs(s, err)) < 0)
+        /* a file written before /runs, /segments or /rungs existed gets
+         * them while objects can still be created */
+        if ((s->runs < 0 && (ret = cv_store_create_runs(s, err)) < 0) ||
+            (ret = cv_store_create_segments(s, err)) < 0)
             goto error;
         if (H5Fstart_swmr_write(s->file) < 0) {
             ret = cv_h5_fail(err, CV_ERR_IO, "%s: cannot start SWMR writing", path);

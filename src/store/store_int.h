@@ -13,6 +13,9 @@
  *   fold.c       a table as its readers want it: one row per trial (or per
  *                trial and epoch), and the one ranking of trials
  *   runs.c       /runs: the provenance of each run on the file
+ *   segments.c   /segments and /rungs: a trial's stretches of training and
+ *                the halving decisions between them
+ *   states.c     the side files a run continues its trials from
  *   root.c       the root attributes (format, job, metric, run times) and /data
  *   writer.c     the writer's lock on PATH.ckpt, and a new file built under a
  *                temp name and published when complete
@@ -41,7 +44,8 @@ struct cv_store {
     char *job_path;  /* the root attribute job_path */
     cv_metric metric; /* the stored job's metric (for /best without a gather) */
     hid_t file;
-    hid_t trials, curves, rounds, runs; /* the tables, open for appending or reading */
+    hid_t trials, curves, rounds, runs, segments, rungs; /* the tables, open for appending or
+                                                  reading */
     bool writable;   /* opened read-write */
     bool swmr_write; /* in SWMR write mode */
     bool swmr_read;  /* opened as a SWMR reader */
@@ -56,6 +60,8 @@ struct cv_store {
 #define CV_CURVES "curves"
 #define CV_ROUNDS "rounds"
 #define CV_RUNS "runs"
+#define CV_SEGMENTS "segments"
+#define CV_RUNGS "rungs"
 #define CV_DATA "data"
 #define CV_CHECKPOINTS "checkpoints"
 #define CV_BEST "best"
@@ -151,6 +157,7 @@ typedef struct cv_field {
     cv_ftype type;
     size_t len; /* bytes of a string */
     size_t off; /* offset in the memory record */
+    bool optional; /* absent from files of earlier versions: read as zero */
 } cv_field;
 #define CV_MAX_FIELDS 96
 typedef struct cv_layout {
@@ -202,6 +209,17 @@ int cv_trial_unpack(cv_trial_row *r, const void *rec, const cv_layout *L, const 
 void cv_curve_unpack(cv_curve_row *r, const void *rec, const cv_layout *L);
 
 /* ---- tables.c ------------------------------------------------------------ */
+
+/* Unpacks record k of a table (at rec, layout L) into a row; 0 or
+ * CV_ERR_INPUT naming path and k. */
+typedef int (*cv_unpack_fn)(void *row, const void *rec, const cv_layout *L, const char *path,
+                            int64_t k, cv_error *err);
+
+/* Reads every row of an optional table into a fresh array of row_size
+ * rows (*rows: free() it; NULL and 0 when the table is absent, dset < 0). */
+int cv_table_read_rows(cv_store *s, hid_t dset, const char *name, const cv_layout *L,
+                       size_t row_size, cv_unpack_fn unpack, void **rows, int64_t *n,
+                       cv_error *err);
 
 /* The operations on any table (name: its dataset's name, for messages):
  * create an empty one with layout L; open an existing one (a missing table
@@ -291,6 +309,13 @@ bool cv_ckpt_side_exists(const cv_store *s, int64_t trial);
 /* Removes the side files (and temp files) of PATH.ckpt, and the directory
  * too if rmdir and it is left empty. */
 void cv_store_remove_side_files(const char *ckpt_dir, bool rmdir);
+
+/* Removes the files in dir whose names begin with prefix, and the one
+ * called also (NULL: none). */
+void cv_store_remove_files(const char *dir, const char *prefix, const char *also);
+
+/* Creates /segments and /rungs where missing (segments.c). */
+int cv_store_create_segments(cv_store *s, cv_error *err);
 
 /* ---- gather.c ------------------------------------------------------------ */
 

@@ -48,7 +48,9 @@ int cv_store_create_tables(cv_store *s, const cv_job *job, cv_error *err)
         return cv_fail(err, CV_ERR_RUNTIME, "%s: /rounds: too many columns", s->path);
     if ((rc = cv_table_create(s, CV_ROUNDS, &L, CV_ROUNDS_CHUNK, &s->rounds, err)) < 0)
         return rc;
-    return cv_store_create_runs(s, err);
+    if ((rc = cv_store_create_runs(s, err)) < 0)
+        return rc;
+    return cv_store_create_segments(s, err);
 }
 
 /* Opens table name; required tables missing are an error, others stay closed. */
@@ -78,7 +80,9 @@ int cv_store_open_tables(cv_store *s, cv_error *err)
     if ((rc = cv_table_open(s, CV_TRIALS, true, &s->trials, err)) < 0 ||
         (rc = cv_table_open(s, CV_CURVES, true, &s->curves, err)) < 0 ||
         (rc = cv_table_open(s, CV_ROUNDS, false, &s->rounds, err)) < 0 ||
-        (rc = cv_table_open(s, CV_RUNS, false, &s->runs, err)) < 0)
+        (rc = cv_table_open(s, CV_RUNS, false, &s->runs, err)) < 0 ||
+        (rc = cv_table_open(s, CV_SEGMENTS, false, &s->segments, err)) < 0 ||
+        (rc = cv_table_open(s, CV_RUNGS, false, &s->rungs, err)) < 0)
         return rc;
     return 0;
 }
@@ -280,8 +284,13 @@ int cv_table_read(cv_store *s, hid_t dset, const char *name, const cv_layout *L,
         ret = cv_h5_fail(err, CV_ERR_INPUT, "%s: /%s is not a table of records", s->path, name);
         goto done;
     }
+    /* the fields the file has: an optional one it lacks is left zero */
+    cv_layout have = *L;
+    have.n = 0;
     for (int i = 0; i < L->n; i++) {
-        if (H5Tget_member_index(ft, L->f[i].name) < 0) {
+        if (H5Tget_member_index(ft, L->f[i].name) >= 0)
+            have.f[have.n++] = L->f[i];
+        else if (!L->f[i].optional) {
             ret = cv_fail(err, CV_ERR_INPUT,
                           "%s: /%s has no field '%s' (written by another version of caviar?)",
                           s->path, name, L->f[i].name);
@@ -295,12 +304,12 @@ int cv_table_read(cv_store *s, hid_t dset, const char *name, const cv_layout *L,
     }
     if (rows == 0)
         goto done;
-    if ((*recs = malloc((size_t)rows * L->size)) == NULL) {
+    if ((*recs = calloc((size_t)rows, L->size)) == NULL) {
         ret = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for %lld rows of /%s", s->path,
                       (long long)rows, name);
         goto done;
     }
-    if ((mt = cv_layout_mem_type(L)) < 0) {
+    if ((mt = cv_layout_mem_type(&have)) < 0) {
         ret = cv_h5_fail(err, CV_ERR_RUNTIME, "%s: cannot build the type of /%s", s->path, name);
         goto done;
     }
@@ -318,6 +327,31 @@ done:
         *n = 0;
     }
     return ret;
+}
+
+int cv_table_read_rows(cv_store *s, hid_t dset, const char *name, const cv_layout *L,
+                       size_t row_size, cv_unpack_fn unpack, void **rows, int64_t *n,
+                       cv_error *err)
+{
+    *rows = NULL;
+    *n = 0;
+    if (dset < 0)
+        return 0; /* a file written before the table existed */
+    char *recs = NULL, *out = NULL;
+    int64_t count = 0;
+    int ret = cv_table_read(s, dset, name, L, &recs, &count, err);
+    if (ret == 0 && count > 0 && (out = malloc((size_t)count * row_size)) == NULL)
+        ret = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for /%s", s->path, name);
+    for (int64_t i = 0; ret == 0 && i < count; i++)
+        ret = unpack(out + (size_t)i * row_size, recs + (size_t)i * L->size, L, s->path, i, err);
+    free(recs);
+    if (ret != 0) {
+        free(out);
+        return ret;
+    }
+    *rows = out;
+    *n = count;
+    return 0;
 }
 
 int cv_store_read_trials(cv_store *s, cv_trial_row **rows, int64_t *n, cv_error *err)

@@ -58,21 +58,30 @@ int cv_train(cv_nn *net, const cv_data *data, const cv_train_opts *opts, cv_tria
     const double explode = CV_DIVERGED_LOSS_FACTOR * log((double)data->classes);
 
     *out = cv_trial_result_none(CV_TRIAL_DONE);
+    if (opts->prior != NULL && opts->prior->best_epoch >= 0) {
+        out->best_epoch = opts->prior->best_epoch;
+        out->dev_accuracy = opts->prior->dev_accuracy;
+        out->dev_loss = opts->prior->dev_loss;
+        out->train_accuracy = opts->prior->train_accuracy;
+        out->train_loss = opts->prior->train_loss;
+    }
+    const int last = opts->last_epoch > 0 ? opts->last_epoch : opts->first_epoch + cfg->epochs;
     int32_t *perm = malloc((size_t)n * sizeof *perm);
     float *Xb = malloc((size_t)B * (size_t)d * sizeof *Xb);
     int32_t *yb = malloc((size_t)B * sizeof *yb);
-    float *best = malloc(cv_nn_state_size(net) * sizeof *best);
+    float *own = opts->best_state == NULL ? malloc(cv_nn_state_size(net) * sizeof *own) : NULL;
+    float *best = opts->best_state != NULL ? opts->best_state : own;
     if (perm == NULL || Xb == NULL || yb == NULL || best == NULL) {
-        free(perm), free(Xb), free(yb), free(best);
+        free(perm), free(Xb), free(yb), free(own);
         return cv_fail(err, CV_ERR_NOMEM, "training: out of memory for %lld examples",
                        (long long)n);
     }
 
     const double t_start = now();
     double sps_sum = 0.0;
-    int since_best = 0;
-    for (int k = 0; k < cfg->epochs; k++) {
-        const int epoch = opts->first_epoch + k;
+    /* epochs since the best, counted on from the earlier segments' best */
+    int since_best = out->best_epoch >= 0 ? opts->first_epoch - 1 - out->best_epoch : 0;
+    for (int epoch = opts->first_epoch; epoch < last; epoch++) {
         const double t0 = now();
         cv_epoch_stats e = {.epoch = epoch, .learning_rate = cv_lr_at(cfg, epoch)};
 
@@ -153,10 +162,10 @@ int cv_train(cv_nn *net, const cv_data *data, const cv_train_opts *opts, cv_tria
         if (cfg->patience > 0 && since_best >= cfg->patience)
             break;
     }
-    if (out->best_epoch >= 0)
+    if (opts->best_state == NULL && out->best_epoch >= opts->first_epoch)
         cv_nn_state_load(net, best);
     out->seconds = now() - t_start;
     out->samples_per_second = out->epochs_done ? sps_sum / out->epochs_done : 0.0;
-    free(perm), free(Xb), free(yb), free(best);
+    free(perm), free(Xb), free(yb), free(own);
     return CV_OK;
 }

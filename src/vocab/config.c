@@ -494,6 +494,16 @@ const char *cv_trial_status_name(cv_trial_status s)
     return (unsigned)s < CV_TRIAL_STATUS_COUNT ? status_names[s] : "?";
 }
 
+int cv_trial_status_lookup(const char *name, cv_trial_status *s)
+{
+    for (int i = 0; i < CV_TRIAL_STATUS_COUNT; i++)
+        if (strcmp(name, status_names[i]) == 0) {
+            *s = (cv_trial_status)i;
+            return 0;
+        }
+    return -1;
+}
+
 double cv_trial_metric(cv_metric metric, cv_trial_status status, double dev_accuracy,
                        double dev_loss)
 {

@@ -30,7 +30,7 @@ TRIAL_FIELDS = ([("trial", "i"), ("round", "i"), ("status", "S"), ("worker", "i"
                  ("seed", "u"), ("parent", "i")] + VOCABULARY +
                 [("dev_accuracy", "f"), ("dev_loss", "f"), ("train_accuracy", "f"),
                  ("train_loss", "f"), ("test_accuracy", "f"), ("best_epoch", "i"),
-                 ("epochs_done", "i"), ("seconds", "f"), ("samples_per_second", "f")])
+                 ("epochs_done", "i"), ("rung", "i"), ("budget", "i"), ("seconds", "f"), ("samples_per_second", "f")])
 CURVE_FIELDS = [("trial", "i"), ("epoch", "i"), ("train_loss", "f"), ("train_accuracy", "f"),
                 ("dev_loss", "f"), ("dev_accuracy", "f"), ("learning_rate", "f"),
                 ("seconds", "f")]

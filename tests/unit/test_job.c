@@ -288,7 +288,7 @@ static void test_unknown_keys(void **state)
                "unknown key 'dev' in data (expected one of: source, test, dev_size)");
     load_fails("search.yaml", "search:\n  trails: 5\n", 2, 3,
                "unknown key 'trails' in search (expected one of: method, trials, rounds, keep, "
-               "seed, metric)");
+               "seed, metric, min_epochs, max_epochs, reduction_factor, brackets)");
     load_fails("ckpt.yaml", "checkpoints: {kept: 2}\n", 1, 15,
                "unknown key 'kept' in checkpoints (expected one of: keep)");
     load_fails("params.yaml",
@@ -349,7 +349,7 @@ static void test_wrong_types(void **state)
                "search.trials must be an integer in [1, 2147483647] (got '3.5')");
     load_fails("t6.yaml", "search: {trials: 0}\n", 1, 18, "search.trials must be an integer");
     load_fails("t7.yaml", "search: {method: bayes}\n", 1, 18,
-               "search.method must be one of: random, grid, sobol (got 'bayes')");
+               "search.method must be one of: random, grid, sobol, asha, hyperband (got 'bayes')");
     load_fails("t8.yaml", "search: {metric: accuracy}\n", 1, 18,
                "search.metric must be one of: dev_accuracy, dev_loss");
     load_fails("t9.yaml", "search: {keep: 0}\n", 1, 16, "search.keep must be a number in (0, 1]");

@@ -1,0 +1,185 @@
+/* segments.c: /segments, one row per stretch of a trial's training as it
+ * ends (a whole trial under random, grid and Sobol rounds; a rung under
+ * successive halving), and /rungs, one row per halving decision: which
+ * trial entered which rung, at what budget, promoted or stopped, and why
+ * (see caviar/store.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+#define CV_SEGMENTS_CHUNK 64
+#define CV_RUNGS_CHUNK 64
+
+enum { S_TRIAL, S_ROUND, S_BRACKET, S_RUNG, S_FROM, S_TO, S_DONE, S_STATUS, S_WORKER, S_METRIC,
+       S_SECONDS };
+
+static void segments_layout(cv_layout *L)
+{
+    memset(L, 0, sizeof *L);
+    cv_layout_add(L, "trial", CV_F_I64, 0);
+    cv_layout_add(L, "round", CV_F_I32, 0);
+    cv_layout_add(L, "bracket", CV_F_I32, 0);
+    cv_layout_add(L, "rung", CV_F_I32, 0);
+    cv_layout_add(L, "from_epoch", CV_F_I32, 0);
+    cv_layout_add(L, "to_epoch", CV_F_I32, 0);
+    cv_layout_add(L, "epochs_done", CV_F_I32, 0);
+    cv_layout_add(L, "status", CV_F_STR, CV_STATUS_LEN);
+    cv_layout_add(L, "worker", CV_F_I32, 0);
+    cv_layout_add(L, "metric", CV_F_F64, 0);
+    cv_layout_add(L, "seconds", CV_F_F64, 0);
+}
+
+static void segment_pack(void *rec, const cv_layout *L, const void *row)
+{
+    const cv_segment_row *r = row;
+    memset(rec, 0, L->size);
+    cv_rec_put_i64(rec, L, S_TRIAL, r->trial);
+    cv_rec_put_i32(rec, L, S_ROUND, r->round);
+    cv_rec_put_i32(rec, L, S_BRACKET, r->bracket);
+    cv_rec_put_i32(rec, L, S_RUNG, r->rung);
+    cv_rec_put_i32(rec, L, S_FROM, r->from_epoch);
+    cv_rec_put_i32(rec, L, S_TO, r->to_epoch);
+    cv_rec_put_i32(rec, L, S_DONE, r->epochs_done);
+    cv_rec_put_str(rec, L, S_STATUS, cv_trial_status_name(r->status));
+    cv_rec_put_i32(rec, L, S_WORKER, r->worker);
+    cv_rec_put_f64(rec, L, S_METRIC, r->metric);
+    cv_rec_put_f64(rec, L, S_SECONDS, r->seconds);
+}
+
+static int segment_unpack(void *row, const void *rec, const cv_layout *L, const char *path,
+                          int64_t k, cv_error *err)
+{
+    cv_segment_row *r = row;
+    char word[CV_STATUS_LEN + 1];
+    memset(r, 0, sizeof *r);
+    r->trial = cv_rec_get_i64(rec, L, S_TRIAL);
+    r->round = cv_rec_get_i32(rec, L, S_ROUND);
+    r->bracket = cv_rec_get_i32(rec, L, S_BRACKET);
+    r->rung = cv_rec_get_i32(rec, L, S_RUNG);
+    r->from_epoch = cv_rec_get_i32(rec, L, S_FROM);
+    r->to_epoch = cv_rec_get_i32(rec, L, S_TO);
+    r->epochs_done = cv_rec_get_i32(rec, L, S_DONE);
+    cv_rec_get_str(rec, L, S_STATUS, word, sizeof word);
+    if (cv_trial_status_lookup(word, &r->status) != 0)
+        return cv_fail(err, CV_ERR_INPUT,
+                       "%s: /segments row %lld: status '%s': expected done, diverged, failed or "
+                       "interrupted",
+                       path, (long long)k, word);
+    r->worker = cv_rec_get_i32(rec, L, S_WORKER);
+    r->metric = cv_rec_get_f64(rec, L, S_METRIC);
+    r->seconds = cv_rec_get_f64(rec, L, S_SECONDS);
+    if (r->trial < 0 || r->rung < 0 || r->bracket < 0 || r->from_epoch < 0 ||
+        r->to_epoch < r->from_epoch)
+        return cv_fail(err, CV_ERR_INPUT,
+                       "%s: /segments row %lld: trial %lld, bracket %d, rung %d, epochs %d to "
+                       "%d: not a segment",
+                       path, (long long)k, (long long)r->trial, r->bracket, r->rung,
+                       r->from_epoch, r->to_epoch);
+    return 0;
+}
+
+enum { G_TRIAL, G_ROUND, G_BRACKET, G_RUNG, G_BUDGET, G_METRIC, G_PLACE, G_OF, G_GO_ON,
+       G_DECISION, G_REASON };
+
+static void rungs_layout(cv_layout *L)
+{
+    const cv_rung_row *r = NULL;
+    memset(L, 0, sizeof *L);
+    cv_layout_add(L, "trial", CV_F_I64, 0);
+    cv_layout_add(L, "round", CV_F_I32, 0);
+    cv_layout_add(L, "bracket", CV_F_I32, 0);
+    cv_layout_add(L, "rung", CV_F_I32, 0);
+    cv_layout_add(L, "budget", CV_F_I32, 0);
+    cv_layout_add(L, "metric", CV_F_F64, 0);
+    cv_layout_add(L, "place", CV_F_I32, 0);
+    cv_layout_add(L, "of", CV_F_I32, 0);
+    cv_layout_add(L, "go_on", CV_F_I32, 0);
+    cv_layout_add(L, "decision", CV_F_STR, sizeof r->decision - 1);
+    cv_layout_add(L, "reason", CV_F_STR, sizeof r->reason - 1);
+}
+
+static void rung_pack(void *rec, const cv_layout *L, const void *row)
+{
+    const cv_rung_row *r = row;
+    memset(rec, 0, L->size);
+    cv_rec_put_i64(rec, L, G_TRIAL, r->trial);
+    cv_rec_put_i32(rec, L, G_ROUND, r->round);
+    cv_rec_put_i32(rec, L, G_BRACKET, r->bracket);
+    cv_rec_put_i32(rec, L, G_RUNG, r->rung);
+    cv_rec_put_i32(rec, L, G_BUDGET, r->budget);
+    cv_rec_put_f64(rec, L, G_METRIC, r->metric);
+    cv_rec_put_i32(rec, L, G_PLACE, r->place);
+    cv_rec_put_i32(rec, L, G_OF, r->of);
+    cv_rec_put_i32(rec, L, G_GO_ON, r->go_on);
+    cv_rec_put_str(rec, L, G_DECISION, r->decision);
+    cv_rec_put_str(rec, L, G_REASON, r->reason);
+}
+
+static int rung_unpack(void *row, const void *rec, const cv_layout *L, const char *path,
+                       int64_t k, cv_error *err)
+{
+    (void)path, (void)k, (void)err;
+    cv_rung_row *r = row;
+    memset(r, 0, sizeof *r);
+    r->trial = cv_rec_get_i64(rec, L, G_TRIAL);
+    r->round = cv_rec_get_i32(rec, L, G_ROUND);
+    r->bracket = cv_rec_get_i32(rec, L, G_BRACKET);
+    r->rung = cv_rec_get_i32(rec, L, G_RUNG);
+    r->budget = cv_rec_get_i32(rec, L, G_BUDGET);
+    r->metric = cv_rec_get_f64(rec, L, G_METRIC);
+    r->place = cv_rec_get_i32(rec, L, G_PLACE);
+    r->of = cv_rec_get_i32(rec, L, G_OF);
+    r->go_on = cv_rec_get_i32(rec, L, G_GO_ON);
+    cv_rec_get_str(rec, L, G_DECISION, r->decision, sizeof r->decision);
+    cv_rec_get_str(rec, L, G_REASON, r->reason, sizeof r->reason);
+    return 0;
+}
+
+int cv_store_create_segments(cv_store *s, cv_error *err)
+{
+    cv_layout L;
+    int rc;
+    if (s->segments < 0) {
+        segments_layout(&L);
+        if ((rc = cv_table_create(s, CV_SEGMENTS, &L, CV_SEGMENTS_CHUNK, &s->segments, err)) < 0)
+            return rc;
+    }
+    if (s->rungs < 0) {
+        rungs_layout(&L);
+        if ((rc = cv_table_create(s, CV_RUNGS, &L, CV_RUNGS_CHUNK, &s->rungs, err)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int cv_store_append_segments(cv_store *s, const cv_segment_row *rows, int64_t n, cv_error *err)
+{
+    cv_layout L;
+    segments_layout(&L);
+    return cv_table_append(s, s->segments, CV_SEGMENTS, &L, rows, sizeof *rows, n, segment_pack,
+                           err);
+}
+
+int cv_store_append_rungs(cv_store *s, const cv_rung_row *rows, int64_t n, cv_error *err)
+{
+    cv_layout L;
+    rungs_layout(&L);
+    return cv_table_append(s, s->rungs, CV_RUNGS, &L, rows, sizeof *rows, n, rung_pack, err);
+}
+
+int cv_store_read_segments(cv_store *s, cv_segment_row **rows, int64_t *n, cv_error *err)
+{
+    cv_layout L;
+    segments_layout(&L);
+    return cv_table_read_rows(s, s->segments, CV_SEGMENTS, &L, sizeof **rows, segment_unpack,
+                              (void **)rows, n, err);
+}
+
+int cv_store_read_rungs(cv_store *s, cv_rung_row **rows, int64_t *n, cv_error *err)
+{
+    cv_layout L;
+    rungs_layout(&L);
+    return cv_table_read_rows(s, s->rungs, CV_RUNGS, &L, sizeof **rows, rung_unpack,
+                              (void **)rows, n, err);
+}
