@@ -25,7 +25,6 @@ static const cv_args_spec validate_spec = {
     .positional_offset = offsetof(validate_args, job),
 };
 
-static const char *const method_names[] = {"random", "grid", "sobol"};
 static const char *const metric_names[] = {"dev_accuracy", "dev_loss"};
 
 static const char *scale_name(cv_scale scale)
@@ -116,12 +115,21 @@ int cv_cmd_validate(int argc, char **argv)
     printf("job: %s (name: %s)\n", job.path, job.name);
     printf("data: %s%s%s\n", job.data.source, job.data.test ? ", test " : "",
            job.data.test ? job.data.test : "");
-    printf("search: %s, %d trial%s per round, %d round%s", method_names[cv_space_method(space)],
+    printf("search: %s, %d trial%s per round, %d round%s", cv_job_method_name(&job),
            trials, trials == 1 ? "" : "s", rounds, rounds == 1 ? "" : "s");
     if (rounds > 1)
         printf(" (the best %d of each define the next region)", cv_space_keep_count(space, trials));
     printf(", seed %llu, metric %s\n", (unsigned long long)job.search.seed,
            metric_names[job.search.metric]);
+    if (job.search.schedule != CV_SCHEDULE_FULL) {
+        printf("successive halving: rungs of");
+        int64_t b = job.search.min_epochs;
+        for (; b < job.search.max_epochs; b *= job.search.reduction_factor)
+            printf(" %lld,", (long long)b);
+        printf(" %d epochs; the best 1/%d of a rung go on; %d bracket%s\n",
+               job.search.max_epochs, job.search.reduction_factor, job.search.brackets,
+               job.search.brackets == 1 ? "" : "s");
+    }
     print_searched(space);
     print_constants(&job, space);
     int warnings = cv_space_advise(space, print_warning, NULL);

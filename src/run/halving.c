@@ -91,6 +91,7 @@ typedef struct halving {
     cv_region *regions;  /* (R) */
     int round;
     int64_t finished;    /* trials decided for good (stopped or top) */
+    int64_t epochs;      /* trained by the segments finished so far */
     int64_t rounds_in_file;
     const cv_rung_row *known_rungs; /* decisions the file holds (resuming) */
     int64_t n_known_rungs;
@@ -475,8 +476,10 @@ static int halving_finished(void *self, const cv_trial_row *row, cv_error *err)
         return cv_fail(err, CV_ERR_RUNTIME, "runner: trial %lld is not in the plan",
                        (long long)row->trial);
     htrial *t = &s->trials[row->trial];
+    int before = t->has_row ? t->row.epochs_done : 0;
     t->row = *row;
     t->has_row = true;
+    s->epochs += row->epochs_done > before ? row->epochs_done - before : 0;
     bool continuable = row->status == CV_TRIAL_DONE && row->epochs_done >= row->budget;
     return finish_rung(s, row->trial, row->rung, cv_trial_row_metric(row, s->metric), continuable,
                        err);
@@ -555,6 +558,29 @@ static int64_t halving_planned(const void *self)
     return ((const halving *)self)->n;
 }
 
+/* Each rung's most entries times the epochs it adds, over the brackets,
+ * for every round: the epochs of the plan when every trial goes the
+ * whole of each rung it enters. */
+static int64_t halving_planned_epochs(const void *self)
+{
+    const halving *s = self;
+    int64_t per_round = 0;
+    for (int b = 0; b < s->B; b++) {
+        int cap = s->brackets[b].trials;
+        for (int k = 0; b + k <= s->M; k++) {
+            int from = k > 0 ? s->budgets[b + k - 1] : 0;
+            per_round += (int64_t)cap * (s->budgets[b + k] - from);
+            cap = cap / s->eta > 0 ? cap / s->eta : 1;
+        }
+    }
+    return per_round * s->R;
+}
+
+static int64_t halving_epochs_done(const void *self)
+{
+    return ((const halving *)self)->epochs;
+}
+
 static void halving_free(void *self)
 {
     halving *s = self;
@@ -575,6 +601,8 @@ static const cv_scheduler_ops halving_ops = {
     .complete = halving_complete,
     .finished_count = halving_finished_count,
     .planned = halving_planned,
+    .planned_epochs = halving_planned_epochs,
+    .epochs_done = halving_epochs_done,
     .free = halving_free,
 };
 
@@ -604,9 +632,9 @@ static int replay(halving *s, const cv_trial_row *rows, int64_t n, const cv_segm
         while (rc == 0 && s->round < r) {
             if (!round_complete(s)) {
                 rc = cv_fail(err, CV_ERR_INPUT,
-                             "%s: /segments: trial %lld of round %d, but round %d is not "
-                             "complete",
-                             "results file", (long long)g->trial, r, s->round);
+                             "the results file's /segments: trial %lld of round %d, but round "
+                             "%d is not complete",
+                             (long long)g->trial, r, s->round);
                 break;
             }
             rc = begin_round(s, s->round + 1, err);
@@ -617,6 +645,7 @@ static int replay(halving *s, const cv_trial_row *rows, int64_t n, const cv_segm
         if (t->rung != g->rung || (t->state != H_READY && t->state != H_RUNNING))
             continue; /* a segment of a trial decided otherwise, or recorded twice */
         bool continuable = g->status == CV_TRIAL_DONE && g->epochs_done >= g->to_epoch;
+        s->epochs += g->epochs_done - g->from_epoch;
         t->row = *last[g->trial];
         t->has_row = true;
         rc = finish_rung(s, g->trial, g->rung, g->metric, continuable, err);

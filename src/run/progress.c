@@ -43,9 +43,13 @@ static void show(cv_progress *p, const cv_trial_row *row, const cv_trial_row *be
 {
     FILE *out = p->out;
     double elapsed = cv_now() - p->t_start;
-    int64_t done_now = p->finished - p->finished_before;
-    int64_t left = p->planned - p->finished;
-    double eta = done_now > 0 ? elapsed / (double)done_now * (double)left : NAN;
+    /* by epochs when trials differ in what they cost (halving), else by trials */
+    const bool by_epochs = p->epochs_planned > 0;
+    int64_t done_now = by_epochs ? p->epochs_done - p->epochs_before : p->finished - p->finished_before;
+    int64_t left = by_epochs ? p->epochs_planned - p->epochs_done : p->planned - p->finished;
+    double eta = done_now > 0 ? elapsed / (double)done_now * (double)(left > 0 ? left : 0) : NAN;
+    double share = by_epochs ? (double)p->epochs_done / (double)p->epochs_planned
+                             : p->planned > 0 ? (double)p->finished / (double)p->planned : 0;
     char el[32], et[32], best_text[96] = "best -";
     cv_format_duration(elapsed, el, sizeof el);
     cv_format_duration(eta, et, sizeof et);
@@ -56,7 +60,8 @@ static void show(cv_progress *p, const cv_trial_row *row, const cv_trial_row *be
     if (p->tty) {
         p->last_draw = cv_now();
         const int width = 24;
-        int fill = p->planned > 0 ? (int)((double)p->finished / (double)p->planned * width) : 0;
+        int fill = (int)(share * width);
+        fill = fill < width ? fill : width;
         char bar[32];
         for (int i = 0; i < width; i++)
             bar[i] = i < fill ? '#' : '.';
@@ -79,9 +84,11 @@ static void show(cv_progress *p, const cv_trial_row *row, const cv_trial_row *be
 }
 
 void cv_progress_trial(cv_progress *p, const cv_trial_row *row, double seconds,
-                       int64_t finished, const cv_trial_row *best, int running)
+                       int64_t finished, int64_t epochs_done, const cv_trial_row *best,
+                       int running)
 {
     p->finished = finished;
+    p->epochs_done = epochs_done;
     p->t_last = cv_now();
     p->diverged += row->status == CV_TRIAL_DIVERGED;
     p->failed += row->status == CV_TRIAL_FAILED;

@@ -138,9 +138,10 @@ static int record(master *m, const cv_segment *seg, int rank, const cv_trial_res
     }
     if ((rc = m->sched.ops->finished(m->sched.self, &row, err)) != 0)
         return rc;
-    cv_progress_trial(&m->progress, &row, res->seconds,
-                      m->sched.ops->finished_count(m->sched.self), cv_recorder_best(m->rec),
-                      cv_transport_busy(m->transport));
+    const cv_scheduler_ops *ops = m->sched.ops;
+    cv_progress_trial(&m->progress, &row, res->seconds, ops->finished_count(m->sched.self),
+                      ops->epochs_done != NULL ? ops->epochs_done(m->sched.self) : 0,
+                      cv_recorder_best(m->rec), cv_transport_busy(m->transport));
     return 0;
 }
 
@@ -509,6 +510,11 @@ static int master_open(master *m, int ranks, const char *hosts, cv_error *err)
     if (rc != 0)
         return rc;
     m->progress.planned = m->sched.ops->planned(m->sched.self);
+    if (m->sched.ops->planned_epochs != NULL) {
+        m->progress.epochs_planned = m->sched.ops->planned_epochs(m->sched.self);
+        m->progress.epochs_done = m->progress.epochs_before =
+            m->sched.ops->epochs_done(m->sched.self);
+    }
     m->progress.finished = m->progress.finished_before =
         m->sched.ops->finished_count(m->sched.self);
     return 0;

@@ -102,6 +102,11 @@ typedef struct cv_scheduler_ops {
     int64_t (*finished_count)(const void *self);
     /* The trials the plan holds in all. */
     int64_t (*planned)(const void *self);
+    /* Optional (NULL: trials are the measure): the epochs the plan trains
+     * in all, and those trained so far (the file's included), when trials
+     * differ in what they cost (successive halving). */
+    int64_t (*planned_epochs)(const void *self);
+    int64_t (*epochs_done)(const void *self);
     void (*free)(void *self);
 } cv_scheduler_ops;
 
@@ -296,6 +301,7 @@ typedef struct cv_progress {
     double t_start;
     double last_draw;
     int64_t planned, finished, finished_before, diverged, failed;
+    int64_t epochs_planned, epochs_done, epochs_before; /* 0 planned: by trials */
     double busy_seconds;              /* training seconds of this run's trials */
     double t_first, t_last, cpu_first; /* first dispatch, last result, CPU then */
 } cv_progress;
@@ -308,10 +314,11 @@ void cv_progress_init(cv_progress *p, FILE *out, cv_metric metric, double t_star
 /* A segment is dispatched (the first one starts the throughput clock). */
 void cv_progress_dispatch(cv_progress *p);
 /* A segment ended with its trial's row after training seconds; finished:
- * the trials finished for good so far (best: the best row so far, or
- * NULL). */
+ * the trials finished for good so far, epochs_done the epochs trained so
+ * far when the plan counts them (best: the best row so far, or NULL). */
 void cv_progress_trial(cv_progress *p, const cv_trial_row *row, double seconds,
-                       int64_t finished, const cv_trial_row *best, int running);
+                       int64_t finished, int64_t epochs_done, const cv_trial_row *best,
+                       int running);
 /* Redraws the terminal's bar when it is due (idle moments). */
 void cv_progress_tick(cv_progress *p, const cv_trial_row *best, int running);
 /* The closing line: complete or stopped, counts, time, utilization. */
