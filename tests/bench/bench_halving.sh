@@ -31,8 +31,10 @@ if [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   echo "bench-halving: skipped (apt-get install dataset-fashion-mnist)"
   exit 0
 fi
-T=$(mktemp -d "${TMPDIR:-/tmp}/caviar-bench-XXXXXX")
-trap 'rm -rf "$T"' EXIT
+# the studies' files and logs stay in $T for a look afterwards
+T=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/caviar-bench-XXXXXX")}
+mkdir -p "$T"
+echo "files and logs in $T"
 
 # study NAME JOB: runs JOB on 2 workers under the time limit, in $T/NAME.*
 study() {
@@ -44,7 +46,7 @@ study() {
 # the test accuracy is caviar predict's for the best trial's checkpoint.
 summary() {
   local test
-  test=$("$caviar" predict "$T/$1.h5" --trial best 2>&1 | sed -n 's/.*test accuracy \([0-9.]*\).*/\1/p' | head -n 1)
+  test=$("$caviar" predict "$T/$1.h5" --trial best 2>&1 | sed -n 's/^accuracy \([0-9.]*\).*/\1/p' | head -n 1)
   $py - "$T/$1.h5" "${test:-nan}" <<'EOF'
 import sys, h5py, numpy as np
 t = h5py.File(sys.argv[1], "r")["trials"][:]
@@ -90,11 +92,15 @@ peer)
   read -r c_dev c_test c_trials c_epochs < <(summary halving)
   "$py" "$here/optuna_peer.py" --seconds "$seconds" --workers 2 --out "$T/optuna.json" \
     >/dev/null 2>"$T/optuna.log"
-  read -r o_dev o_test o_done o_pruned < <($py -c '
+  read -r o_dev o_test o_done o_pruned < <($py - "$T/optuna.json" <<'EOF'
 import json, sys
 j = json.load(open(sys.argv[1]))
-print(f"{j[\"best_dev_accuracy\"]:.4f} {j[\"test_accuracy_of_best\"]:.4f} {j[\"complete\"]} {j[\"pruned\"]}")' "$T/optuna.json")
-  at=$(reached halving "$o_dev")
+f = lambda v: "-" if v is None else "%.4f" % v
+print(f(j["best_dev_accuracy"]), f(j["test_accuracy_of_best"]), j["complete"], j["pruned"])
+EOF
+)
+  at=never
+  [ "$o_dev" = - ] || at=$(reached halving "$o_dev")
   echo "side by side, $seconds s of wall clock each, 2 workers of one thread"
   printf '%-34s %10s %10s %s\n' "" "best dev" "its test" "trials"
   printf '%-34s %10s %10s %s\n' "caviar (halving, jobs/fashion-mnist.yaml)" "$c_dev" "$c_test" "$c_trials trials, $c_epochs epochs"
