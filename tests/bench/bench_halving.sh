@@ -9,7 +9,7 @@
 #           for SECONDS: each one's best dev accuracy, the test accuracy of
 #           that trial, and when caviar first reached Optuna's best.
 #     tests/bench/bench_halving.sh build/caviar peer 300
-#   random  for each seed 1..SEEDS (default 3): the same space searched at
+#   random  for each seed FIRST_SEED..SEEDS (default 1..3): the same space searched at
 #           random (every trial 15 epochs, 2 rounds of 32) and by halving,
 #           each for SECONDS: best dev accuracy, and the worker-seconds
 #           halving needed to reach the random study's best.
@@ -39,7 +39,7 @@ echo "files and logs in $T"
 # study NAME JOB: runs JOB on 2 workers under the time limit, in $T/NAME.*
 study() {
   mpirun -np 3 --oversubscribe --bind-to none -x OPENBLAS_NUM_THREADS=1 \
-    "$caviar" run "$2" -o "$T/$1.h5" --time-limit "$seconds" >"$T/$1.log" 2>&1
+    "$caviar" run "$2" -o "$T/$1.h5" --force --time-limit "$seconds" >"$T/$1.log" 2>&1
 }
 
 # summary NAME: "best_dev test_of_best trials epochs" of a finished study;
@@ -110,7 +110,7 @@ EOF
 random)
   echo "halving against random, $seconds s of wall clock each (2 workers: $((2 * seconds)) worker-seconds)"
   printf '%-5s %-10s %9s %9s %8s %s\n' "seed" "method" "best dev" "its test" "epochs" "halving reached random's best after"
-  for seed in $(seq 1 "$seeds"); do
+  for seed in $(seq "${FIRST_SEED:-1}" "$seeds"); do
     sed -e "s/^  seed: .*/  seed: $seed/" "$job" >"$T/halving.yaml"
     sed -e "s/^  seed: .*/  seed: $seed/" -e 's/^  method: .*/  method: random/' \
         -e 's/^  trials: .*/  trials: 32/' -e '/^  min_epochs:/d' -e '/^  max_epochs:/d' \
