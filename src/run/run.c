@@ -207,6 +207,7 @@ static void arm_deadline(const master *m)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_deadline;
+    sa.sa_flags = SA_RESTART; /* system calls in progress (MPI, HDF5, fsync) go on */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGALRM, &sa, NULL);
     struct itimerval it = {.it_value = {.tv_sec = (time_t)at,
@@ -264,7 +265,7 @@ static double deadline(const master *m, const cv_segment *seg)
         return m->job.trial_timeout;
     if (m->rate <= 0)
         return INFINITY;
-    return 60.0 + 20.0 * m->rate * segment_work(m, seg, seg->config.epochs);
+    return 60.0 + 20.0 * m->rate * segment_work(m, seg, seg->to_epoch - seg->from_epoch);
 }
 
 static bool timed_out_before(const master *m, int64_t trial)
