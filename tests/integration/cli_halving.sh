@@ -14,20 +14,9 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # (bounded: a hang fails the check instead of the whole test's time)
 MPI=(timeout -k 5 120 mpirun --oversubscribe --bind-to none)
 
-# Noisy data, so that trials differ: 10 features, 3 classes.
-noisy() {
-  awk -v n="$2" 'BEGIN {
-    srand(5); printf "label"; for (j = 0; j < 10; j++) printf ",f%d", j; print "";
-    for (i = 0; i < n; i++) {
-      k = i % 3; printf "%d", k;
-      for (j = 0; j < 10; j++) printf ",%.3f", (j % 3 == k ? 0.5 : 0) + 2 * rand();
-      print "";
-    }
-  }' >"$1"
-}
 mkdir -p "$T/data"
-noisy "$T/data/noisy.csv" 1500
-noisy "$T/data/big.csv" 12000
+noisy_csv "$T/data/noisy.csv" 1500
+noisy_csv "$T/data/big.csv" 12000
 
 # job NAME METHOD DATA EXTRA [UNITS]: a halving job (min 2, max 18 epochs,
 # factor 3: rungs of 2, 6 and 18 epochs; Hyperband's two brackets start at

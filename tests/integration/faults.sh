@@ -50,14 +50,7 @@ kill_session() {
 
 # Noisy data, so that trials differ: 1500 examples, 10 features, 3 classes.
 mkdir -p "$T/data" "$T/res"
-awk 'BEGIN {
-  srand(5); printf "label"; for (j = 0; j < 10; j++) printf ",f%d", j; print "";
-  for (i = 0; i < 1500; i++) {
-    k = i % 3; printf "%d", k;
-    for (j = 0; j < 10; j++) printf ",%.3f", (j % 3 == k ? 0.5 : 0) + 2 * rand();
-    print "";
-  }
-}' >"$T/data/noisy.csv"
+noisy_csv "$T/data/noisy.csv" 1500
 cat >"$T/study.yaml" <<YAML
 name: faults
 data: {source: data/noisy.csv, dev_size: 0.2}

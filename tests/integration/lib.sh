@@ -47,6 +47,19 @@ blobs_csv() {
   }' >"$1"
 }
 
+# noisy_csv FILE N: N rows of three overlapping classes, label first, 10
+# features: noisy enough that trials differ.
+noisy_csv() {
+  awk -v n="$2" 'BEGIN {
+    srand(5); printf "label"; for (j = 0; j < 10; j++) printf ",f%d", j; print "";
+    for (i = 0; i < n; i++) {
+      k = i % 3; printf "%d", k;
+      for (j = 0; j < 10; j++) printf ",%.3f", (j % 3 == k ? 0.5 : 0) + 2 * rand();
+      print "";
+    }
+  }' >"$1"
+}
+
 # The analyst's Python: Debian's python3-h5py and python3-numpy live under
 # /usr/bin/python3 (the python3 first on PATH may be another interpreter).
 PY=/usr/bin/python3
