@@ -67,6 +67,7 @@ struct cv_transport {
     bool *busy;               /* (size) */
     double *sent;             /* (size) when each rank's segment was sent */
     bool *lost;               /* (size) given up on: never sent to again, heard no more */
+    bool *aborted;            /* (size) told to drop a segment whose result is not in yet */
     int n_busy, n_lost;
     long poll_ns;             /* the next nap */
 };
@@ -268,9 +269,10 @@ int cv_transport_create(cv_transport **out, MPI_Comm comm, const cv_data *data,
         t->busy = calloc((size_t)size, sizeof *t->busy);
         t->sent = calloc((size_t)size, sizeof *t->sent);
         t->lost = calloc((size_t)size, sizeof *t->lost);
+        t->aborted = calloc((size_t)size, sizeof *t->aborted);
     }
     if (t == NULL || t->segments == NULL || t->busy == NULL || t->sent == NULL ||
-        t->lost == NULL) {
+        t->lost == NULL || t->aborted == NULL) {
         cv_transport_free(t);
         return cv_fail(err, CV_ERR_NOMEM, "runner: out of memory for %d ranks", size);
     }
@@ -291,14 +293,33 @@ void cv_transport_free(cv_transport *t)
     for (int r = 1; r < t->size && t->busy != NULL && t->lost != NULL; r++) {
         if (t->lost[r])
             continue;
-        if (t->busy[r]) /* only after an error: the study stops mid-segment */
+        if (t->busy[r]) { /* only after an error: the study stops mid-segment */
             MPI_Send(NULL, 0, MPI_BYTE, r, TAG_ABORT, t->comm);
+            t->aborted[r] = true;
+        }
+        /* a worker told to drop its segment still sends its result, which
+         * may be too large to leave the worker before it is received: take
+         * it (and the curve points before it) and drop it */
+        while (t->aborted[r]) {
+            MPI_Status st;
+            wait_message(t->comm, r, &st);
+            int bytes = 0;
+            MPI_Get_count(&st, MPI_BYTE, &bytes);
+            char *buf = malloc(bytes > 0 ? (size_t)bytes : 1);
+            if (buf == NULL)
+                break;
+            MPI_Recv(buf, bytes, MPI_BYTE, r, st.MPI_TAG, t->comm, MPI_STATUS_IGNORE);
+            free(buf);
+            if (st.MPI_TAG == TAG_RESULT)
+                t->aborted[r] = false;
+        }
         MPI_Send(NULL, 0, MPI_BYTE, r, TAG_STOP, t->comm);
     }
     free(t->segments);
     free(t->busy);
     free(t->sent);
     free(t->lost);
+    free(t->aborted);
     free(t);
 }
 
@@ -434,8 +455,10 @@ void cv_transport_abort(cv_transport *t, int worker)
 {
     if (!t->busy[worker])
         return;
-    if (worker > 0)
+    if (worker > 0) {
         MPI_Send(NULL, 0, MPI_BYTE, worker, TAG_ABORT, t->comm);
+        t->aborted[worker] = true;
+    }
     t->busy[worker] = false;
     t->n_busy--;
 }
@@ -455,6 +478,9 @@ static int receive_result(cv_transport *t, const MPI_Status *st, cv_error *err)
     int rc;
     if (t->lost[src]) {
         rc = 0; /* a rank given up on came back: what it says is no longer wanted */
+    } else if (t->aborted[src]) {
+        t->aborted[src] = false; /* the result of the segment it was told to drop */
+        rc = 0;
     } else if ((size_t)bytes < sizeof hdr) {
         rc = cv_fail(err, CV_ERR_RUNTIME, "runner: rank %d sent a result of %d bytes", src, bytes);
     } else if (!t->busy[src] || t->segments[src].trial != hdr.trial) {
