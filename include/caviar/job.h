@@ -46,7 +46,31 @@ typedef enum cv_method { CV_METHOD_RANDOM, CV_METHOD_GRID, CV_METHOD_SOBOL } cv_
  * Sobol rounds), or by successive halving: ASHA (one bracket) or Hyperband
  * (several brackets, each starting its trials at a larger budget). Halving
  * samples at random. */
-typedef enum cv_schedule { CV_SCHEDULE_FULL, CV_SCHEDULE_ASHA, CV_SCHEDULE_HYPERBAND } cv_schedule;
+typedef enum cv_schedule {
+    CV_SCHEDULE_FULL,
+    CV_SCHEDULE_ASHA,
+    CV_SCHEDULE_HYPERBAND,
+    CV_SCHEDULE_PBT, /* population-based training (samples at random) */
+} cv_schedule;
+
+/* Population-based training's keys (Ray Tune's names): search.trials is
+ * the population; every `interval` epochs the bottom `quantile` of it copy
+ * the state and hyperparameters of a member of the top `quantile`, then
+ * explore: each parameter of `mutate` is resampled from the job's
+ * distribution with probability `resample`, else moved by one of
+ * `factors` on its own scale. */
+typedef struct cv_pbt_spec {
+    int interval;               /* perturbation_interval, epochs */
+    double quantile;            /* quantile_fraction */
+    double resample;            /* resample_probability */
+    double factors[4];          /* perturbation_factors */
+    int n_factors;
+    bool mutate[CV_P_COUNT];    /* hyperparam_mutations (default: every searched parameter
+                                   that can change under a running network) */
+    bool mutate_given;
+    cv_pos population_pos, interval_pos, quantile_pos, resample_pos, factors_pos;
+    cv_pos mutate_pos[CV_P_COUNT];
+} cv_pbt_spec;
 
 #define CV_CHECKPOINTS_ALL (-1)
 
@@ -79,6 +103,7 @@ typedef struct cv_job {
          * names them in its errors, and a grid sizes trials when it is absent */
         cv_pos method_pos, trials_pos, rounds_pos, keep_pos;
         cv_pos min_epochs_pos, max_epochs_pos, reduction_factor_pos, brackets_pos;
+        cv_pbt_spec pbt;
     } search;
 
     int checkpoints_keep; /* best K trials keep weights; CV_CHECKPOINTS_ALL for all */
@@ -139,7 +164,14 @@ int cv_job_fixed_config(const cv_job *job, cv_config *out, cv_error *err);
  * most that many + 1 rungs and Hyperband at most that many brackets. */
 int cv_job_halving_rungs(int min_epochs, int max_epochs, int reduction_factor);
 
-/* The name of a job's method as written ("random", "asha", "hyperband"). */
+/* Whether population-based training may change p under a running network:
+ * not the parameters that shape it or its optimizer's state (layers,
+ * hidden_units, optimizer, activation, batch_norm), nor those that only
+ * matter at its start or end (init, epochs, patience). When it may not,
+ * why says so. */
+bool cv_job_pbt_explorable(cv_param p, const char **why);
+
+/* The name of a job's method as written ("random", "asha", "pbt"). */
 const char *cv_job_method_name(const cv_job *job);
 
 /* Releases what the job owns and zeroes it. Safe on a zeroed job. */

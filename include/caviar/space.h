@@ -198,6 +198,26 @@ int cv_space_region_values(const cv_space *s, const cv_region *r, cv_param p, do
 int cv_space_region_format(const cv_space *s, const cv_region *r, cv_param p, char *buf,
                            size_t size);
 
+/* ---- population-based training ------------------------------------------ */
+
+/* PBT's explore: out is from with every parameter of pbt->mutate changed,
+ * each by its own draws keyed by (key, parameter): with probability
+ * pbt->resample a fresh draw from the job's whole distribution, else a move
+ * by one of pbt->factors (equally likely) on the parameter's own scale:
+ *   log_uniform, log_int_uniform     x * f
+ *   one_minus_log_uniform            1 - (1 - x) * f   (a beta: 0.99 -> 0.988
+ *                                                       or 0.992 with 1.2, 0.8)
+ *   uniform, int_uniform             x + (f - 1) * (max - min) / 2
+ *   values                           the next value in the list (f > 1) or the
+ *                                    previous one (f < 1)
+ * an integer moving at least to its neighbour, and the result clamped to
+ * [min, max]. what (when not NULL) receives the changes as a user reads
+ * them ("learning_rate 0.001 -> 0.0012 (x 1.2); beta1 0.95 -> 0.97
+ * (resampled)"). Returns 0, or -1 when the result fails cv_config_check
+ * (which the space's creation rules out). */
+int cv_space_explore(const cv_space *s, const cv_config *from, const cv_pbt_spec *pbt,
+                     uint64_t key, cv_config *out, char *what, size_t what_size);
+
 /* ---- advice ------------------------------------------------------------- */
 
 /* Called once per warning with a whole line ("PATH:LINE:COLUMN: warning: ..."). */

@@ -333,6 +333,8 @@ typedef struct cv_segment_row {
     double metric;       /* the trial's best value of the study's metric so far
                             (NaN: none) */
     double seconds;      /* this segment's training time */
+    double last_metric;  /* the metric at the segment's last epoch (NaN: none; 0 in
+                            files from before it was recorded) */
 } cv_segment_row;
 
 /* One row of /rungs: a halving decision about a trial that finished a rung
@@ -352,7 +354,31 @@ typedef struct cv_rung_row {
     char reason[96];
 } cv_rung_row;
 
+/* One row of /lineage: population-based training's decision about one
+ * member of the population for one generation, made when the generation
+ * before it was complete (results ranked by the metric at their last
+ * epoch, ties to the lower member). A member that continues keeps its
+ * trial; an exploited one starts a new trial from a copy of a top
+ * member's state at from_epoch, with that member's configuration
+ * explored. The configuration in force is the trial's row in /trials. */
+typedef struct cv_lineage_row {
+    int64_t trial;       /* the trial that trains the member this generation */
+    int32_t member;      /* its place in the population, 0 .. population - 1 */
+    int32_t generation;  /* 0: the first */
+    int32_t from_epoch, to_epoch;
+    int64_t parent;      /* whose state it starts from: the trial itself when it
+                            continues, the top member's trial when exploited, -1
+                            from scratch */
+    char decision[12];   /* "start", "continue" or "exploit" */
+    double metric;       /* the member's metric at the end of the generation before
+                            (NaN for generation 0) */
+    int32_t place, of;   /* its place in that ranking (0 for generation 0) */
+    char explore[200];   /* what explore changed, as a user reads it ("" if nothing) */
+} cv_lineage_row;
+
 int cv_store_append_segments(cv_store *s, const cv_segment_row *rows, int64_t n, cv_error *err);
+int cv_store_append_lineage(cv_store *s, const cv_lineage_row *rows, int64_t n, cv_error *err);
+int cv_store_read_lineage(cv_store *s, cv_lineage_row **rows, int64_t *n, cv_error *err);
 int cv_store_append_rungs(cv_store *s, const cv_rung_row *rows, int64_t n, cv_error *err);
 /* Read every row (*rows: free() it; NULL and 0 for a file written before
  * the table existed). */

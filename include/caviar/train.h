@@ -61,6 +61,9 @@ typedef struct cv_trial_result {
     int epochs_done;
     double dev_accuracy, dev_loss;     /* at the best epoch */
     double train_accuracy, train_loss; /* at the best epoch */
+    /* at the last epoch this call trained (NaN: none): population-based
+     * training ranks a member by where its weights are now, not by its best */
+    double last_dev_accuracy, last_dev_loss;
     double seconds;
     double samples_per_second; /* mean over the epochs */
 } cv_trial_result;

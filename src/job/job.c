@@ -523,50 +523,186 @@ static int parse_seed(parse *P, const node *nd, uint64_t *out)
     return 0;
 }
 
+/* A number in [lo, hi] (lo excluded when open_lo). */
+static int parse_fraction(parse *P, const node *nd, const char *what, double lo, bool open_lo,
+                          double hi, double *out)
+{
+    char expected[96], got[64];
+    snprintf(expected, sizeof expected, "a number in %c%g, %g]", open_lo ? '(' : '[', lo, hi);
+    const char *s = scalar(P, nd, what, expected);
+    double v;
+    if (s == NULL)
+        return CV_ERR_INPUT;
+    if (cv_parse_number(s, &v) != 0 || !(open_lo ? v > lo : v >= lo) || !(v <= hi)) {
+        cv_quote(s, got, sizeof got);
+        return fail_at(P, nd->pos, "%s must be %s (got '%s')", what, expected, got);
+    }
+    *out = v;
+    return 0;
+}
+
+/* perturbation_factors: [1.2, 0.8], up to four numbers in (0, 10], not all 1. */
+static int parse_factors(parse *P, const node *nd, cv_pbt_spec *pbt)
+{
+    const int cap = (int)(sizeof pbt->factors / sizeof *pbt->factors);
+    if (nd->type != NODE_SEQUENCE || nd->n < 1 || nd->n > (size_t)cap)
+        return fail_at(P, nd->pos,
+                       "search.perturbation_factors must be a list of 1 to %d numbers such as "
+                       "[1.2, 0.8] (got %s)",
+                       cap, nd->type == NODE_SEQUENCE ? "a list of another length" : node_kind(nd));
+    bool moves = false;
+    for (size_t i = 0; i < nd->n; i++) {
+        int rc = parse_fraction(P, nd->kids[i], "a perturbation factor", 0, true, 10,
+                                &pbt->factors[i]);
+        if (rc != 0)
+            return rc;
+        moves = moves || pbt->factors[i] != 1;
+    }
+    if (!moves)
+        return fail_at(P, nd->pos, "search.perturbation_factors: every factor is 1, so explore "
+                                   "would change nothing");
+    pbt->n_factors = (int)nd->n;
+    return 0;
+}
+
+/* hyperparam_mutations: a list of parameter names (checked against the
+ * parameters once they are read: check_pbt). */
+static int parse_mutations(parse *P, const node *nd, cv_pbt_spec *pbt)
+{
+    if (nd->type != NODE_SEQUENCE || nd->n == 0)
+        return fail_at(P, nd->pos,
+                       "search.hyperparam_mutations must be a list of parameter names such as "
+                       "[learning_rate, beta1] (got %s)",
+                       nd->type == NODE_SEQUENCE ? "an empty list" : node_kind(nd));
+    for (size_t i = 0; i < nd->n; i++) {
+        const node *k = nd->kids[i];
+        const char *s = scalar(P, k, "a name in search.hyperparam_mutations", "a parameter name");
+        if (s == NULL)
+            return CV_ERR_INPUT;
+        int p = cv_param_lookup(s);
+        char got[64];
+        cv_quote(s, got, sizeof got);
+        if (p < 0)
+            return fail_at(P, k->pos,
+                           "search.hyperparam_mutations: '%s' is not a parameter (expected a "
+                           "name from parameters:, such as learning_rate)",
+                           got);
+        if (pbt->mutate[p])
+            return fail_at(P, k->pos, "search.hyperparam_mutations: '%s' is listed twice", got);
+        pbt->mutate[p] = true;
+        pbt->mutate_pos[p] = k->pos;
+    }
+    pbt->mutate_given = true;
+    return 0;
+}
+
+enum { S_METHOD, S_TRIALS, S_ROUNDS, S_KEEP, S_SEED, S_METRIC, S_MIN_EPOCHS, S_MAX_EPOCHS,
+       S_FACTOR, S_BRACKETS, S_POPULATION, S_INTERVAL, S_QUANTILE, S_RESAMPLE, S_FACTORS,
+       S_MUTATIONS, S_KEYS };
+
+/* PBT's keys (population goes to search.trials); keys of another
+ * scheduler's are refused. */
+static int parse_pbt(parse *P, const node **vals, const node **knodes, const char *const *keys)
+{
+    cv_job *job = P->job;
+    cv_pbt_spec *pbt = &job->search.pbt;
+    for (int k = S_POPULATION; k < S_KEYS; k++)
+        if (vals[k] != NULL && job->search.schedule != CV_SCHEDULE_PBT)
+            return fail_at(P, knodes[k]->pos,
+                           "search.%s belongs to population-based training: expected "
+                           "search.method pbt (got %s)",
+                           keys[k], cv_job_method_name(job));
+    int rc;
+    if (vals[S_POPULATION] != NULL) {
+        if (vals[S_TRIALS] != NULL)
+            return fail_at(P, knodes[S_POPULATION]->pos,
+                           "search.population and search.trials both given: with pbt the "
+                           "population is the trials; give population alone");
+        if ((rc = parse_int(P, vals[S_POPULATION], "search.population", 2, 100000,
+                            &job->search.trials)) != 0)
+            return rc;
+        pbt->population_pos = job->search.trials_pos = vals[S_POPULATION]->pos;
+    }
+    if (vals[S_INTERVAL] != NULL) {
+        if ((rc = parse_int(P, vals[S_INTERVAL], "search.perturbation_interval", 1, 100000,
+                            &pbt->interval)) != 0)
+            return rc;
+        pbt->interval_pos = vals[S_INTERVAL]->pos;
+    }
+    if (vals[S_QUANTILE] != NULL) {
+        if ((rc = parse_fraction(P, vals[S_QUANTILE], "search.quantile_fraction", 0, true, 0.5,
+                                 &pbt->quantile)) != 0)
+            return rc;
+        pbt->quantile_pos = vals[S_QUANTILE]->pos;
+    }
+    if (vals[S_RESAMPLE] != NULL) {
+        if ((rc = parse_fraction(P, vals[S_RESAMPLE], "search.resample_probability", 0, false, 1,
+                                 &pbt->resample)) != 0)
+            return rc;
+        pbt->resample_pos = vals[S_RESAMPLE]->pos;
+    }
+    if (vals[S_FACTORS] != NULL) {
+        if ((rc = parse_factors(P, vals[S_FACTORS], pbt)) != 0)
+            return rc;
+        pbt->factors_pos = vals[S_FACTORS]->pos;
+    }
+    if (vals[S_MUTATIONS] != NULL && (rc = parse_mutations(P, vals[S_MUTATIONS], pbt)) != 0)
+        return rc;
+    return 0;
+}
+
 static int parse_search(parse *P, const node *nd)
 {
-    static const char *const keys[] = {"method",     "trials",     "rounds",
-                                       "keep",       "seed",       "metric",
-                                       "min_epochs", "max_epochs", "reduction_factor",
-                                       "brackets"};
-    static const char *const methods[] = {"random", "grid", "sobol", "asha", "hyperband"};
+    static const char *const keys[S_KEYS] = {
+        "method",     "trials",     "rounds",           "keep",
+        "seed",       "metric",     "min_epochs",       "max_epochs",
+        "reduction_factor", "brackets", "population", "perturbation_interval",
+        "quantile_fraction", "resample_probability", "perturbation_factors",
+        "hyperparam_mutations"};
+    static const char *const methods[] = {"random", "grid", "sobol", "asha", "hyperband", "pbt"};
     static const char *const metrics[] = {"dev_accuracy", "dev_loss"};
-    const node *vals[10], *knodes[10];
+    const node *vals[S_KEYS], *knodes[S_KEYS];
     cv_job *job = P->job;
     int rc = section(P, nd, "search"), word = 0;
     if (rc <= 0)
         return rc;
-    if ((rc = collect(P, nd, "search", keys, 10, vals, knodes)) != 0)
+    if ((rc = collect(P, nd, "search", keys, S_KEYS, vals, knodes)) != 0)
         return rc;
     if (vals[0] != NULL) {
-        if ((rc = parse_word(P, vals[0], "search.method", methods, 5, &word)) != 0)
+        if ((rc = parse_word(P, vals[0], "search.method", methods, 6, &word)) != 0)
             return rc;
+        static const cv_schedule schedules[] = {CV_SCHEDULE_FULL, CV_SCHEDULE_FULL,
+                                                CV_SCHEDULE_FULL, CV_SCHEDULE_ASHA,
+                                                CV_SCHEDULE_HYPERBAND, CV_SCHEDULE_PBT};
         job->search.method = word <= CV_METHOD_SOBOL ? (cv_method)word : CV_METHOD_RANDOM;
-        job->search.schedule = word == 3   ? CV_SCHEDULE_ASHA
-                               : word == 4 ? CV_SCHEDULE_HYPERBAND
-                                           : CV_SCHEDULE_FULL;
+        job->search.schedule = schedules[word];
         job->search.method_pos = vals[0]->pos;
     }
-    /* the halving budget; checked against the parameters once they are read */
+    /* the halving budget; checked against the parameters once they are read
+     * (PBT takes max_epochs too) */
     int *budget[] = {&job->search.min_epochs, &job->search.max_epochs,
                      &job->search.reduction_factor, &job->search.brackets};
     cv_pos *budget_pos[] = {&job->search.min_epochs_pos, &job->search.max_epochs_pos,
                             &job->search.reduction_factor_pos, &job->search.brackets_pos};
+    const bool halving = job->search.schedule == CV_SCHEDULE_ASHA ||
+                         job->search.schedule == CV_SCHEDULE_HYPERBAND;
     for (int k = 0; k < 4; k++) {
-        const node *v = vals[6 + k];
+        const node *v = vals[S_MIN_EPOCHS + k];
         char what[64];
-        snprintf(what, sizeof what, "search.%s", keys[6 + k]);
+        snprintf(what, sizeof what, "search.%s", keys[S_MIN_EPOCHS + k]);
         if (v == NULL)
             continue;
-        if (job->search.schedule == CV_SCHEDULE_FULL)
-            return fail_at(P, knodes[6 + k]->pos,
+        if (!halving && !(k == 1 && job->search.schedule == CV_SCHEDULE_PBT))
+            return fail_at(P, knodes[S_MIN_EPOCHS + k]->pos,
                            "%s belongs to successive halving: expected search.method asha or "
-                           "hyperband (got %s)",
-                           what, cv_job_method_name(job));
+                           "hyperband%s (got %s)",
+                           what, k == 1 ? " (or pbt)" : "", cv_job_method_name(job));
         if ((rc = parse_int(P, v, what, k == 2 ? 2 : 1, 100000, budget[k])) != 0)
             return rc;
         *budget_pos[k] = v->pos;
     }
+    if ((rc = parse_pbt(P, vals, knodes, keys)) != 0)
+        return rc;
     if (vals[1] != NULL &&
         (rc = parse_int(P, vals[1], "search.trials", 1, INT_MAX, &job->search.trials)) != 0)
         return rc;
@@ -962,6 +1098,11 @@ static void set_defaults(cv_job *job)
     job->search.schedule = CV_SCHEDULE_FULL;
     job->search.min_epochs = 1;
     job->search.reduction_factor = 3;
+    job->search.pbt.quantile = 0.25;
+    job->search.pbt.resample = 0.25;
+    job->search.pbt.factors[0] = 1.2;
+    job->search.pbt.factors[1] = 0.8;
+    job->search.pbt.n_factors = 2;
     job->search.trials = 1;
     job->search.rounds = 1;
     job->search.keep = 0.25;
@@ -1008,6 +1149,8 @@ const char *cv_job_method_name(const cv_job *job)
         return "asha";
     if (job->search.schedule == CV_SCHEDULE_HYPERBAND)
         return "hyperband";
+    if (job->search.schedule == CV_SCHEDULE_PBT)
+        return "pbt";
     return (unsigned)job->search.method <= CV_METHOD_SOBOL ? names[job->search.method] : "?";
 }
 
@@ -1017,7 +1160,7 @@ const char *cv_job_method_name(const cv_job *job)
 static int check_halving(parse *P)
 {
     cv_job *job = P->job;
-    if (job->search.schedule == CV_SCHEDULE_FULL)
+    if (job->search.schedule != CV_SCHEDULE_ASHA && job->search.schedule != CV_SCHEDULE_HYPERBAND)
         return 0;
     cv_param_spec *ep = &job->params[CV_P_EPOCHS];
     const char *method = cv_job_method_name(job);
@@ -1075,6 +1218,124 @@ static int check_halving(parse *P)
     return 0;
 }
 
+bool cv_job_pbt_explorable(cv_param p, const char **why)
+{
+    const char *no = NULL;
+    switch (p) {
+    case CV_P_LAYERS:
+    case CV_P_HIDDEN_UNITS:
+    case CV_P_BATCH_NORM:
+        no = "it shapes the network, whose weights an exploit copies: members take it with the "
+             "weights and keep it";
+        break;
+    case CV_P_OPTIMIZER:
+        no = "it decides the optimizer's state (moments) an exploit copies: members take it with "
+             "the weights and keep it";
+        break;
+    case CV_P_ACTIVATION:
+        no = "the copied weights were learned for their activation: members take it with the "
+             "weights and keep it";
+        break;
+    case CV_P_INIT:
+        no = "it only matters when a network starts, not to one that goes on";
+        break;
+    case CV_P_EPOCHS:
+        no = "it is the budget (max_epochs), the same for every member";
+        break;
+    case CV_P_PATIENCE:
+        no = "early stopping would end members between generations";
+        break;
+    default:
+        break;
+    }
+    if (why != NULL)
+        *why = no;
+    return no == NULL;
+}
+
+/* Population-based training's keys against the parameters: epochs is the
+ * budget (max_epochs), one round, a population with someone to exploit,
+ * at least two generations, and mutations only of searched parameters
+ * that may change under a running network (default: all of those). */
+static int check_pbt(parse *P)
+{
+    cv_job *job = P->job;
+    cv_pbt_spec *pbt = &job->search.pbt;
+    if (job->search.schedule != CV_SCHEDULE_PBT)
+        return 0;
+    cv_param_spec *ep = &job->params[CV_P_EPOCHS];
+    if (ep->dist != CV_DIST_CONSTANT)
+        return fail_at(P, ep->pos,
+                       "epochs is the budget every pbt member trains (search.max_epochs): "
+                       "expected a constant, not a distribution");
+    int max = job->search.max_epochs;
+    if (max == 0)
+        max = job->search.max_epochs = (int)ep->value;
+    else if (ep->given && (int)ep->value != max)
+        return fail_at(P, job->search.max_epochs_pos,
+                       "search.max_epochs is %d but parameters.epochs is %d: give one of them",
+                       max, (int)ep->value);
+    ep->value = max;
+    if (job->search.rounds != 1)
+        return fail_at(P, job->search.rounds_pos,
+                       "search.rounds is %d but pbt trains one population: its generations "
+                       "take the place of rounds (expected 1)",
+                       job->search.rounds);
+    if (job->search.trials < 2) {
+        cv_pos at = job->search.trials_pos.line ? job->search.trials_pos : job->search.method_pos;
+        return fail_at(P, at, "search.population must be at least 2 for pbt (got %d)",
+                       job->search.trials);
+    }
+    if ((int)floor(pbt->quantile * job->search.trials) < 1) {
+        cv_pos at = pbt->quantile_pos.line ? pbt->quantile_pos : job->search.trials_pos;
+        if (at.line == 0)
+            at = job->search.method_pos;
+        return fail_at(P, at,
+                       "search.population (%d) * quantile_fraction (%g) is below 1: no member "
+                       "would ever be exploited (expected a population of at least %d)",
+                       job->search.trials, pbt->quantile, (int)ceil(1 / pbt->quantile));
+    }
+    if (pbt->interval == 0)
+        pbt->interval = max / 4 > 0 ? max / 4 : 1;
+    if (pbt->interval >= max) {
+        cv_pos at = pbt->interval_pos.line ? pbt->interval_pos : job->search.method_pos;
+        return fail_at(P, at,
+                       "search.perturbation_interval (%d) must be below max_epochs (%d): pbt "
+                       "needs at least two generations to exploit anything",
+                       pbt->interval, max);
+    }
+    if (job->params[CV_P_PATIENCE].dist != CV_DIST_CONSTANT ||
+        job->params[CV_P_PATIENCE].value != 0)
+        return fail_at(P, job->params[CV_P_PATIENCE].pos,
+                       "patience must be 0 with pbt: early stopping would end members between "
+                       "generations (the bottom of the population is replaced instead)");
+    int n = 0;
+    for (int p = 0; p < CV_P_COUNT; p++) {
+        const char *why = NULL;
+        bool searched = job->params[p].dist != CV_DIST_CONSTANT;
+        bool ok = cv_job_pbt_explorable((cv_param)p, &why);
+        const char *name = cv_param_get_info((cv_param)p)->name;
+        if (!pbt->mutate_given) {
+            pbt->mutate[p] = searched && ok;
+        } else if (pbt->mutate[p] && !ok) {
+            return fail_at(P, pbt->mutate_pos[p],
+                           "search.hyperparam_mutations: %s cannot be explored: %s", name, why);
+        } else if (pbt->mutate[p] && !searched) {
+            return fail_at(P, pbt->mutate_pos[p],
+                           "search.hyperparam_mutations: %s is a constant (%g): give it a "
+                           "distribution or values to explore within",
+                           name, job->params[p].value);
+        }
+        n += pbt->mutate[p];
+    }
+    if (n == 0)
+        return fail_at(P, pbt->mutate_given ? pbt->mutate_pos[0] : job->search.method_pos,
+                       "pbt has nothing to explore: search at least one of learning_rate, "
+                       "momentum, beta1, beta2, epsilon, batch_size, lr_decay, lr_schedule, "
+                       "weight_decay, dropout, bn_momentum or bn_epsilon");
+    return 0;
+}
+
 static int parse_top(parse *P, const node *root)
 {
     static const char *const keys[] = {"name",        "data",       "search",
@@ -1111,7 +1372,9 @@ static int parse_top(parse *P, const node *root)
         return rc;
     if (vals[5] != NULL && (rc = parse_timeout(P, vals[5])) != 0)
         return rc;
-    return check_halving(P);
+    if ((rc = check_halving(P)) != 0)
+        return rc;
+    return check_pbt(P);
 }
 
 int cv_job_parse(cv_job *job, const char *path, const char *text, size_t len, cv_error *err)

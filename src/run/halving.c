@@ -469,8 +469,10 @@ static int finish_rung(halving *s, int64_t id, int rung, double metric, bool con
     return advance(s, t->bracket, err);
 }
 
-static int halving_finished(void *self, const cv_trial_row *row, cv_error *err)
+static int halving_finished(void *self, const cv_trial_row *row, const cv_segment_row *seg,
+                            cv_error *err)
 {
+    (void)seg;
     halving *s = self;
     if (row->trial < 0 || row->trial >= s->n)
         return cv_fail(err, CV_ERR_RUNTIME, "runner: trial %lld is not in the plan",
@@ -500,14 +502,8 @@ static void segment_of(const halving *s, int64_t id, cv_segment *seg)
                         .from_epoch = t->rung > 0 ? budget_of(s, t->bracket, t->rung - 1) : 0,
                         .to_epoch = budget_of(s, t->bracket, t->rung),
                         .prior = cv_trial_result_none(CV_TRIAL_DONE)};
-    if (t->rung > 0 && t->has_row) {
-        seg->prior.best_epoch = t->row.best_epoch - 1;
-        seg->prior.dev_accuracy = t->row.dev_accuracy;
-        seg->prior.dev_loss = t->row.dev_loss;
-        seg->prior.train_accuracy = t->row.train_accuracy;
-        seg->prior.train_loss = t->row.train_loss;
-        seg->prior_seconds = t->row.seconds;
-    }
+    if (t->rung > 0 && t->has_row)
+        cv_segment_continue(seg, &t->row);
 }
 
 static int halving_next(void *self, cv_segment *seg, cv_error *err)
@@ -613,13 +609,9 @@ static const cv_scheduler_ops halving_ops = {
 static int replay(halving *s, const cv_trial_row *rows, int64_t n, const cv_segment_row *segs,
                   int64_t n_segs, cv_error *err)
 {
-    const cv_trial_row **last = calloc((size_t)s->n, sizeof *last);
+    const cv_trial_row **last = cv_replay_rows(rows, n, s->n);
     if (last == NULL)
         return cv_fail(err, CV_ERR_NOMEM, "runner: out of memory resuming");
-    for (int64_t i = 0; i < n; i++)
-        if (rows[i].parent < 0 && rows[i].trial >= 0 && rows[i].trial < s->n &&
-            rows[i].status != CV_TRIAL_INTERRUPTED)
-            last[rows[i].trial] = &rows[i];
     int rc = 0;
     for (int64_t i = 0; rc == 0 && i < n_segs; i++) {
         const cv_segment_row *g = &segs[i];

@@ -30,6 +30,8 @@ struct cv_recorder {
     int64_t n_segs, cap_segs;
     cv_rung_row *rungs;   /* appended at the next flush, after the rows */
     int64_t n_rungs, cap_rungs;
+    cv_lineage_row *lineage; /* appended at the next flush, after the rows */
+    int64_t n_lineage, cap_lineage;
     double last_flush;
 
     cv_trial_row *ranked; /* every finished row, for checkpoints and the best */
@@ -112,6 +114,7 @@ void cv_recorder_free(cv_recorder *r)
     free(r->rows);
     free(r->segs);
     free(r->rungs);
+    free(r->lineage);
     free(r->ranked);
     free(r->state);
     free(r);
@@ -147,6 +150,10 @@ int cv_recorder_flush(cv_recorder *r, cv_error *err)
     if (r->n_rungs > 0 && (rc = cv_store_append_rungs(r->store, r->rungs, r->n_rungs, err)))
         return rc;
     r->n_rungs = 0;
+    if (r->n_lineage > 0 &&
+        (rc = cv_store_append_lineage(r->store, r->lineage, r->n_lineage, err)))
+        return rc;
+    r->n_lineage = 0;
     return 0;
 }
 
@@ -158,6 +165,12 @@ int cv_recorder_segment(cv_recorder *r, const cv_segment_row *row, cv_error *err
 int cv_recorder_rung(cv_recorder *r, const cv_rung_row *row, cv_error *err)
 {
     return grow_push((void **)&r->rungs, &r->n_rungs, &r->cap_rungs, sizeof *row, row, err);
+}
+
+int cv_recorder_lineage(cv_recorder *r, const cv_lineage_row *row, cv_error *err)
+{
+    return grow_push((void **)&r->lineage, &r->n_lineage, &r->cap_lineage, sizeof *row, row,
+                     err);
 }
 
 int cv_recorder_save_state(cv_recorder *r, int64_t trial, int epochs, const float *state,
@@ -172,6 +185,17 @@ int cv_recorder_load_state(cv_recorder *r, int64_t trial, int epochs, float **st
     return cv_store_load_state(r->store, trial, epochs, state, n, err);
 }
 
+int cv_recorder_copy_state(cv_recorder *r, int64_t from, int64_t to, int epochs, cv_error *err)
+{
+    float *state = NULL;
+    int64_t n = 0;
+    int rc = cv_store_load_state(r->store, from, epochs, &state, &n, err);
+    if (rc == 0)
+        rc = cv_store_save_state(r->store, to, epochs, state, n, err);
+    free(state);
+    return rc;
+}
+
 void cv_recorder_drop_state(cv_recorder *r, int64_t trial)
 {
     cv_store_drop_state(r->store, trial);
@@ -179,7 +203,8 @@ void cv_recorder_drop_state(cv_recorder *r, int64_t trial)
 
 int cv_recorder_flush_due(cv_recorder *r, cv_error *err)
 {
-    if (r->n_rows + r->n_curves + r->n_segs + r->n_rungs == 0 || cv_now() - r->last_flush < CV_FLUSH_SECONDS)
+    if (r->n_rows + r->n_curves + r->n_segs + r->n_rungs + r->n_lineage == 0 ||
+        cv_now() - r->last_flush < CV_FLUSH_SECONDS)
         return 0;
     return cv_recorder_flush(r, err);
 }

@@ -34,44 +34,6 @@ typedef struct rounds {
     int64_t rounds_in_file;
 } rounds;
 
-int cv_round_record(const cv_space *space, cv_recorder *rec, const cv_region *region, int r,
-                    int64_t *rounds_in_file, cv_error *err)
-{
-    if (r < *rounds_in_file)
-        return 0;
-    int dims = cv_space_dims(space);
-    cv_round_param *ps = calloc((size_t)(dims ? dims : 1), sizeof *ps);
-    char(*texts)[512] = calloc((size_t)(dims ? dims : 1), sizeof *texts);
-    if (ps == NULL || texts == NULL) {
-        free(ps), free(texts);
-        return cv_fail(err, CV_ERR_NOMEM, "runner: out of memory for round %d", r);
-    }
-    for (int d = 0; d < dims; d++) {
-        const cv_space_dim *dim = cv_space_dim_get(space, d);
-        ps[d].name = cv_param_get_info(dim->param)->name;
-        int kind = cv_space_region_bounds(space, region, dim->param, &ps[d].lo, &ps[d].hi);
-        if (kind == 1) {
-            double vals[CV_SPACE_MAX_VALUES];
-            int nv = cv_space_region_values(space, region, dim->param, vals,
-                                            CV_SPACE_MAX_VALUES);
-            size_t len = 0;
-            for (int k = 0; k < nv && len < sizeof texts[d] - 1; k++) {
-                char v[64];
-                cv_param_format(dim->param, vals[k], v, sizeof v);
-                len += (size_t)snprintf(texts[d] + len, sizeof texts[d] - len, "%s%s",
-                                        k ? "," : "", v);
-            }
-            ps[d].values = texts[d];
-            ps[d].lo = ps[d].hi = NAN;
-        }
-    }
-    int rc = cv_recorder_round(rec, r, ps, dims, err);
-    free(ps), free(texts);
-    if (rc == 0)
-        *rounds_in_file = r + 1;
-    return rc;
-}
-
 /* The configurations and seeds of round r, sampled in its region (zoomed
  * from round r - 1's results), and the region's row in /rounds. */
 static int begin_round(rounds *s, int r, cv_error *err)
@@ -148,8 +110,10 @@ static int rounds_next(void *self, cv_segment *seg, cv_error *err)
     return 1;
 }
 
-static int rounds_finished(void *self, const cv_trial_row *row, cv_error *err)
+static int rounds_finished(void *self, const cv_trial_row *row, const cv_segment_row *seg,
+                           cv_error *err)
 {
+    (void)seg;
     rounds *s = self;
     if (row->trial < 0 || row->trial >= s->n)
         return cv_fail(err, CV_ERR_RUNTIME, "runner: trial %lld is not in the plan",
@@ -238,7 +202,7 @@ int cv_rounds_create(cv_scheduler *out, const cv_job *job, const cv_space *space
         if (row->parent >= 0 || row->trial < 0 || row->trial >= s->n ||
             row->status == CV_TRIAL_INTERRUPTED)
             continue;
-        rounds_finished(s, row, err);
+        rounds_finished(s, row, NULL, err);
     }
     *out = (cv_scheduler){.ops = &rounds_ops, .self = s};
     return 0;

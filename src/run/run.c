@@ -120,7 +120,10 @@ static int record(master *m, const cv_segment *seg, int rank, const cv_trial_res
                            .status = res->status,
                            .worker = rank,
                            .metric = cv_trial_row_metric(&row, m->job.search.metric),
-                           .seconds = res->seconds};
+                           .seconds = res->seconds,
+                           .last_metric = cv_metric_pick(m->job.search.metric,
+                                                         res->last_dev_accuracy,
+                                                         res->last_dev_loss)};
     int rc = 0;
     if (st != NULL && st->n_last > 0)
         rc = cv_recorder_save_state(m->rec, seg->trial, row.epochs_done, st->last, st->n_last,
@@ -136,7 +139,7 @@ static int record(master *m, const cv_segment *seg, int rank, const cv_trial_res
         m->sched.ops->requeue(m->sched.self, seg->trial);
         return 0;
     }
-    if ((rc = m->sched.ops->finished(m->sched.self, &row, err)) != 0)
+    if ((rc = m->sched.ops->finished(m->sched.self, &row, &srow, err)) != 0)
         return rc;
     const cv_scheduler_ops *ops = m->sched.ops;
     cv_progress_trial(&m->progress, &row, res->seconds, ops->finished_count(m->sched.self),
@@ -446,17 +449,23 @@ static int create_scheduler(master *m, cv_trial_row *rows, int64_t n, int64_t ro
                                 err);
     cv_segment_row *segs = NULL;
     cv_rung_row *rungs = NULL;
-    int64_t n_segs = 0, n_rungs = 0;
+    cv_lineage_row *lineage = NULL;
+    int64_t n_segs = 0, n_rungs = 0, n_lineage = 0;
     int rc = 0;
     if (m->opts->job_path == NULL &&
         ((rc = cv_store_read_segments(m->store, &segs, &n_segs, err)) != 0 ||
-         (rc = cv_store_read_rungs(m->store, &rungs, &n_rungs, err)) != 0)) {
-        free(segs);
+         (rc = cv_store_read_rungs(m->store, &rungs, &n_rungs, err)) != 0 ||
+         (rc = cv_store_read_lineage(m->store, &lineage, &n_lineage, err)) != 0)) {
+        free(segs), free(rungs);
         return rc;
     }
-    rc = cv_halving_create(&m->sched, &m->job, m->space, m->rec, rows, n, segs, n_segs, rungs,
-                           n_rungs, rounds_in_file, err);
-    free(segs), free(rungs);
+    if (m->job.search.schedule == CV_SCHEDULE_PBT)
+        rc = cv_pbt_create(&m->sched, &m->job, m->space, m->rec, rows, n, segs, n_segs, lineage,
+                           n_lineage, rounds_in_file, err);
+    else
+        rc = cv_halving_create(&m->sched, &m->job, m->space, m->rec, rows, n, segs, n_segs,
+                               rungs, n_rungs, rounds_in_file, err);
+    free(segs), free(rungs), free(lineage);
     return rc;
 }
 

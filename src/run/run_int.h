@@ -92,8 +92,10 @@ typedef struct cv_scheduler_ops {
      * until results of segments in flight come back (or the plan is
      * complete), or a negative status. */
     int (*next)(void *self, cv_segment *seg, cv_error *err);
-    /* A dispatched segment ended with row (done, diverged or failed). */
-    int (*finished)(void *self, const cv_trial_row *row, cv_error *err);
+    /* A dispatched segment ended with row (done, diverged or failed), its
+     * trial's row; seg is the segment's row of /segments. */
+    int (*finished)(void *self, const cv_trial_row *row, const cv_segment_row *seg,
+                    cv_error *err);
     /* A dispatched segment was interrupted: it is to be run again. */
     void (*requeue)(void *self, int64_t trial);
     /* Whether every segment of the plan has finished. */
@@ -142,6 +144,8 @@ int cv_recorder_trial(cv_recorder *r, const cv_trial_row *row, const float *stat
  * of the same flush) and a halving decision's row of /rungs (buffered). */
 int cv_recorder_segment(cv_recorder *r, const cv_segment_row *row, cv_error *err);
 int cv_recorder_rung(cv_recorder *r, const cv_rung_row *row, cv_error *err);
+/* A PBT decision's row of /lineage (buffered; appended after the trial rows). */
+int cv_recorder_lineage(cv_recorder *r, const cv_lineage_row *row, cv_error *err);
 
 /* The state trial goes on from: saved when its segment ends, dropped when
  * the trial is stopped or finished (the store's side files). */
@@ -150,6 +154,9 @@ int cv_recorder_save_state(cv_recorder *r, int64_t trial, int epochs, const floa
 int cv_recorder_load_state(cv_recorder *r, int64_t trial, int epochs, float **state,
                            int64_t *n, cv_error *err);
 void cv_recorder_drop_state(cv_recorder *r, int64_t trial);
+/* PBT's exploit: trial to's state becomes a copy of trial from's (its
+ * last epoch, epochs), written through before this returns. */
+int cv_recorder_copy_state(cv_recorder *r, int64_t from, int64_t to, int epochs, cv_error *err);
 
 /* The checkpoint of a trial in progress (panda mode: each improving epoch),
  * from a live network. */
@@ -187,10 +194,22 @@ int cv_rounds_create(cv_scheduler *out, const cv_job *job, const cv_space *space
                      cv_recorder *rec, const cv_trial_row *rows, int64_t n,
                      int64_t rounds_in_file, cv_error *err);
 
+
+/* ---- what the schedulers share (schedule.c) ---------------------------------------- */
+
 /* Round r's region (in region) as its /rounds row, unless the file holds
- * it already (r < *rounds_in_file, then advanced). For every scheduler. */
+ * it already (r < *rounds_in_file, then advanced). */
 int cv_round_record(const cv_space *space, cv_recorder *rec, const cv_region *region, int r,
                     int64_t *rounds_in_file, cv_error *err);
+
+/* seg goes on from its trial's row: the row's best is its prior, the row's
+ * seconds its prior seconds. */
+void cv_segment_continue(cv_segment *seg, const cv_trial_row *row);
+
+/* Resuming: each of trials' last row among rows (NULL for a trial without
+ * one; babysitting runs and interrupted rows do not count), or NULL
+ * without memory. free() it. */
+const cv_trial_row **cv_replay_rows(const cv_trial_row *rows, int64_t n, int64_t trials);
 
 /* ---- scheduler: successive halving (halving.c) ------------------------------------
  * job's rounds of ASHA or Hyperband (search.schedule), zooming between
@@ -201,6 +220,15 @@ int cv_halving_create(cv_scheduler *out, const cv_job *job, const cv_space *spac
                       cv_recorder *rec, const cv_trial_row *rows, int64_t n,
                       const cv_segment_row *segs, int64_t n_segs, const cv_rung_row *rungs,
                       int64_t n_rungs, int64_t rounds_in_file, cv_error *err);
+
+/* ---- scheduler: population-based training (pbt.c) ------------------------------
+ * job's population (search.trials members) in generations of
+ * search.pbt.interval epochs. Resuming: rows, segs as for halving; lineage,
+ * the file's /lineage (decisions already written are not written again). */
+int cv_pbt_create(cv_scheduler *out, const cv_job *job, const cv_space *space,
+                  cv_recorder *rec, const cv_trial_row *rows, int64_t n,
+                  const cv_segment_row *segs, int64_t n_segs, const cv_lineage_row *lineage,
+                  int64_t n_lineage, int64_t rounds_in_file, cv_error *err);
 
 /* ---- transport (transport.c) ------------------------------------------------------ */
 

@@ -1,8 +1,10 @@
-/* segments.c: /segments, one row per stretch of a trial's training as it
- * ends (a whole trial under random, grid and Sobol rounds; a rung under
- * successive halving), and /rungs, one row per halving decision: which
- * trial entered which rung, at what budget, promoted or stopped, and why
- * (see caviar/store.h). */
+/* segments.c: the schedulers' tables (see caviar/store.h): /segments,
+ * one row per stretch of a trial's training as it ends (a whole trial
+ * under random, grid and Sobol rounds; a rung under successive halving; a
+ * generation under PBT); /rungs, one row per halving decision: which trial
+ * entered which rung, at what budget, promoted or stopped, and why; and
+ * /lineage, one row per PBT member and generation: the trial, whose state
+ * it started from, and what explore changed. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,9 +12,10 @@
 
 #define CV_SEGMENTS_CHUNK 64
 #define CV_RUNGS_CHUNK 64
+#define CV_LINEAGE_CHUNK 64
 
 enum { S_TRIAL, S_ROUND, S_BRACKET, S_RUNG, S_FROM, S_TO, S_DONE, S_STATUS, S_WORKER, S_METRIC,
-       S_SECONDS };
+       S_SECONDS, S_LAST_METRIC };
 
 static void segments_layout(cv_layout *L)
 {
@@ -28,6 +31,7 @@ static void segments_layout(cv_layout *L)
     cv_layout_add(L, "worker", CV_F_I32, 0);
     cv_layout_add(L, "metric", CV_F_F64, 0);
     cv_layout_add(L, "seconds", CV_F_F64, 0);
+    L->f[cv_layout_add(L, "last_metric", CV_F_F64, 0)].optional = true;
 }
 
 static void segment_pack(void *rec, const cv_layout *L, const void *row)
@@ -45,6 +49,7 @@ static void segment_pack(void *rec, const cv_layout *L, const void *row)
     cv_rec_put_i32(rec, L, S_WORKER, r->worker);
     cv_rec_put_f64(rec, L, S_METRIC, r->metric);
     cv_rec_put_f64(rec, L, S_SECONDS, r->seconds);
+    cv_rec_put_f64(rec, L, S_LAST_METRIC, r->last_metric);
 }
 
 static int segment_unpack(void *row, const void *rec, const cv_layout *L, const char *path,
@@ -69,6 +74,7 @@ static int segment_unpack(void *row, const void *rec, const cv_layout *L, const 
     r->worker = cv_rec_get_i32(rec, L, S_WORKER);
     r->metric = cv_rec_get_f64(rec, L, S_METRIC);
     r->seconds = cv_rec_get_f64(rec, L, S_SECONDS);
+    r->last_metric = cv_rec_get_f64(rec, L, S_LAST_METRIC);
     if (r->trial < 0 || r->rung < 0 || r->bracket < 0 || r->from_epoch < 0 ||
         r->to_epoch < r->from_epoch)
         return cv_fail(err, CV_ERR_INPUT,
@@ -136,6 +142,69 @@ static int rung_unpack(void *row, const void *rec, const cv_layout *L, const cha
     return 0;
 }
 
+enum { L_TRIAL, L_MEMBER, L_GENERATION, L_FROM, L_TO, L_PARENT, L_DECISION, L_METRIC, L_PLACE,
+       L_OF, L_EXPLORE };
+
+static void lineage_layout(cv_layout *L)
+{
+    const cv_lineage_row *r = NULL;
+    memset(L, 0, sizeof *L);
+    cv_layout_add(L, "trial", CV_F_I64, 0);
+    cv_layout_add(L, "member", CV_F_I32, 0);
+    cv_layout_add(L, "generation", CV_F_I32, 0);
+    cv_layout_add(L, "from_epoch", CV_F_I32, 0);
+    cv_layout_add(L, "to_epoch", CV_F_I32, 0);
+    cv_layout_add(L, "parent", CV_F_I64, 0);
+    cv_layout_add(L, "decision", CV_F_STR, sizeof r->decision - 1);
+    cv_layout_add(L, "metric", CV_F_F64, 0);
+    cv_layout_add(L, "place", CV_F_I32, 0);
+    cv_layout_add(L, "of", CV_F_I32, 0);
+    cv_layout_add(L, "explore", CV_F_STR, sizeof r->explore - 1);
+}
+
+static void lineage_pack(void *rec, const cv_layout *L, const void *row)
+{
+    const cv_lineage_row *r = row;
+    memset(rec, 0, L->size);
+    cv_rec_put_i64(rec, L, L_TRIAL, r->trial);
+    cv_rec_put_i32(rec, L, L_MEMBER, r->member);
+    cv_rec_put_i32(rec, L, L_GENERATION, r->generation);
+    cv_rec_put_i32(rec, L, L_FROM, r->from_epoch);
+    cv_rec_put_i32(rec, L, L_TO, r->to_epoch);
+    cv_rec_put_i64(rec, L, L_PARENT, r->parent);
+    cv_rec_put_str(rec, L, L_DECISION, r->decision);
+    cv_rec_put_f64(rec, L, L_METRIC, r->metric);
+    cv_rec_put_i32(rec, L, L_PLACE, r->place);
+    cv_rec_put_i32(rec, L, L_OF, r->of);
+    cv_rec_put_str(rec, L, L_EXPLORE, r->explore);
+}
+
+static int lineage_unpack(void *row, const void *rec, const cv_layout *L, const char *path,
+                          int64_t k, cv_error *err)
+{
+    cv_lineage_row *r = row;
+    memset(r, 0, sizeof *r);
+    r->trial = cv_rec_get_i64(rec, L, L_TRIAL);
+    r->member = cv_rec_get_i32(rec, L, L_MEMBER);
+    r->generation = cv_rec_get_i32(rec, L, L_GENERATION);
+    r->from_epoch = cv_rec_get_i32(rec, L, L_FROM);
+    r->to_epoch = cv_rec_get_i32(rec, L, L_TO);
+    r->parent = cv_rec_get_i64(rec, L, L_PARENT);
+    cv_rec_get_str(rec, L, L_DECISION, r->decision, sizeof r->decision);
+    r->metric = cv_rec_get_f64(rec, L, L_METRIC);
+    r->place = cv_rec_get_i32(rec, L, L_PLACE);
+    r->of = cv_rec_get_i32(rec, L, L_OF);
+    cv_rec_get_str(rec, L, L_EXPLORE, r->explore, sizeof r->explore);
+    if (r->trial < 0 || r->member < 0 || r->generation < 0 || r->from_epoch < 0 ||
+        r->to_epoch < r->from_epoch || r->parent < -1)
+        return cv_fail(err, CV_ERR_INPUT,
+                       "%s: /lineage row %lld: trial %lld, member %d, generation %d, epochs %d "
+                       "to %d, parent %lld: not a lineage row",
+                       path, (long long)k, (long long)r->trial, r->member, r->generation,
+                       r->from_epoch, r->to_epoch, (long long)r->parent);
+    return 0;
+}
+
 int cv_store_create_segments(cv_store *s, cv_error *err)
 {
     cv_layout L;
@@ -148,6 +217,11 @@ int cv_store_create_segments(cv_store *s, cv_error *err)
     if (s->rungs < 0) {
         rungs_layout(&L);
         if ((rc = cv_table_create(s, CV_RUNGS, &L, CV_RUNGS_CHUNK, &s->rungs, err)) < 0)
+            return rc;
+    }
+    if (s->lineage < 0) {
+        lineage_layout(&L);
+        if ((rc = cv_table_create(s, CV_LINEAGE, &L, CV_LINEAGE_CHUNK, &s->lineage, err)) < 0)
             return rc;
     }
     return 0;
@@ -181,5 +255,21 @@ int cv_store_read_rungs(cv_store *s, cv_rung_row **rows, int64_t *n, cv_error *e
     cv_layout L;
     rungs_layout(&L);
     return cv_table_read_rows(s, s->rungs, CV_RUNGS, &L, sizeof **rows, rung_unpack,
+                              (void **)rows, n, err);
+}
+
+int cv_store_append_lineage(cv_store *s, const cv_lineage_row *rows, int64_t n, cv_error *err)
+{
+    cv_layout L;
+    lineage_layout(&L);
+    return cv_table_append(s, s->lineage, CV_LINEAGE, &L, rows, sizeof *rows, n, lineage_pack,
+                           err);
+}
+
+int cv_store_read_lineage(cv_store *s, cv_lineage_row **rows, int64_t *n, cv_error *err)
+{
+    cv_layout L;
+    lineage_layout(&L);
+    return cv_table_read_rows(s, s->lineage, CV_LINEAGE, &L, sizeof **rows, lineage_unpack,
                               (void **)rows, n, err);
 }

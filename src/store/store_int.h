@@ -13,8 +13,8 @@
  *   fold.c       a table as its readers want it: one row per trial (or per
  *                trial and epoch), and the one ranking of trials
  *   runs.c       /runs: the provenance of each run on the file
- *   segments.c   /segments and /rungs: a trial's stretches of training and
- *                the halving decisions between them
+ *   segments.c   /segments, /rungs and /lineage: a trial's stretches of
+ *                training, the halving decisions and PBT's lineage
  *   states.c     the side files a run continues its trials from
  *   root.c       the root attributes (format, job, metric, run times) and /data
  *   writer.c     the writer's lock on PATH.ckpt, and a new file built under a
@@ -44,8 +44,8 @@ struct cv_store {
     char *job_path;  /* the root attribute job_path */
     cv_metric metric; /* the stored job's metric (for /best without a gather) */
     hid_t file;
-    hid_t trials, curves, rounds, runs, segments, rungs; /* the tables, open for appending or
-                                                  reading */
+    /* the tables, open for appending or reading */
+    hid_t trials, curves, rounds, runs, segments, rungs, lineage;
     bool writable;   /* opened read-write */
     bool swmr_write; /* in SWMR write mode */
     bool swmr_read;  /* opened as a SWMR reader */
@@ -62,6 +62,7 @@ struct cv_store {
 #define CV_RUNS "runs"
 #define CV_SEGMENTS "segments"
 #define CV_RUNGS "rungs"
+#define CV_LINEAGE "lineage"
 #define CV_DATA "data"
 #define CV_CHECKPOINTS "checkpoints"
 #define CV_BEST "best"
@@ -314,7 +315,7 @@ void cv_store_remove_side_files(const char *ckpt_dir, bool rmdir);
  * called also (NULL: none). */
 void cv_store_remove_files(const char *dir, const char *prefix, const char *also);
 
-/* Creates /segments and /rungs where missing (segments.c). */
+/* Creates /segments, /rungs and /lineage where missing (segments.c). */
 int cv_store_create_segments(cv_store *s, cv_error *err);
 
 /* ---- gather.c ------------------------------------------------------------ */

@@ -82,7 +82,8 @@ int cv_store_open_tables(cv_store *s, cv_error *err)
         (rc = cv_table_open(s, CV_ROUNDS, false, &s->rounds, err)) < 0 ||
         (rc = cv_table_open(s, CV_RUNS, false, &s->runs, err)) < 0 ||
         (rc = cv_table_open(s, CV_SEGMENTS, false, &s->segments, err)) < 0 ||
-        (rc = cv_table_open(s, CV_RUNGS, false, &s->rungs, err)) < 0)
+        (rc = cv_table_open(s, CV_RUNGS, false, &s->rungs, err)) < 0 ||
+        (rc = cv_table_open(s, CV_LINEAGE, false, &s->lineage, err)) < 0)
         return rc;
     return 0;
 }

@@ -42,7 +42,9 @@ cv_trial_result cv_trial_result_none(cv_trial_status status)
                              .dev_accuracy = NAN,
                              .dev_loss = NAN,
                              .train_accuracy = NAN,
-                             .train_loss = NAN};
+                             .train_loss = NAN,
+                             .last_dev_accuracy = NAN,
+                             .last_dev_loss = NAN};
 }
 
 int cv_train(cv_nn *net, const cv_data *data, const cv_train_opts *opts, cv_trial_result *out,
@@ -143,6 +145,8 @@ int cv_train(cv_nn *net, const cv_data *data, const cv_train_opts *opts, cv_tria
             break;
         }
         out->epochs_done++;
+        out->last_dev_accuracy = e.dev_accuracy;
+        out->last_dev_loss = e.dev_loss;
         sps_sum += e.samples_per_second;
         if (improves(&e, out, opts->metric)) {
             out->best_epoch = epoch;

@@ -55,8 +55,9 @@ ROOT_TIMING = {"created", "finished", "wall_seconds", "worker_seconds"}
 ADDED = {"metric"}
 # Tables the new code adds on purpose: /runs, the provenance of each run;
 # /segments and /rungs, a trial's stretches of training and the halving
-# decisions (a random study: one segment per trial, no decision).
-ADDED_TABLES = {"runs", "segments", "rungs"}
+# decisions (a random study: one segment per trial, no decision); /lineage,
+# population-based training's decisions (none in a random study).
+ADDED_TABLES = {"runs", "segments", "rungs", "lineage"}
 # Fields of /trials the new code adds on purpose (successive halving): the
 # trial's last rung (0 here) and its budget (its epochs here).
 ADDED_FIELDS = {"rung", "budget"}

@@ -165,7 +165,7 @@ static void drive(study *st, int W, uint64_t seed, int64_t stop_after)
                                                       &row, CV_METRIC_DEV_ACCURACY)};
         st->rows = realloc(st->rows, (size_t)(st->n_rows + 1) * sizeof *st->rows);
         st->rows[st->n_rows++] = row;
-        CHECK(st->sched.ops->finished(st->sched.self, &row, &err) == 0, "finished: %s", err.msg);
+        CHECK(st->sched.ops->finished(st->sched.self, &row, NULL, &err) == 0, "finished: %s", err.msg);
         finished++;
     }
     cv_error err = {0};

@@ -288,7 +288,9 @@ static void test_unknown_keys(void **state)
                "unknown key 'dev' in data (expected one of: source, test, dev_size)");
     load_fails("search.yaml", "search:\n  trails: 5\n", 2, 3,
                "unknown key 'trails' in search (expected one of: method, trials, rounds, keep, "
-               "seed, metric, min_epochs, max_epochs, reduction_factor, brackets)");
+               "seed, metric, min_epochs, max_epochs, reduction_factor, brackets, population, "
+               "perturbation_interval, quantile_fraction, resample_probability, "
+               "perturbation_factors, hyperparam_mutations)");
     load_fails("ckpt.yaml", "checkpoints: {kept: 2}\n", 1, 15,
                "unknown key 'kept' in checkpoints (expected one of: keep)");
     load_fails("params.yaml",
@@ -349,7 +351,7 @@ static void test_wrong_types(void **state)
                "search.trials must be an integer in [1, 2147483647] (got '3.5')");
     load_fails("t6.yaml", "search: {trials: 0}\n", 1, 18, "search.trials must be an integer");
     load_fails("t7.yaml", "search: {method: bayes}\n", 1, 18,
-               "search.method must be one of: random, grid, sobol, asha, hyperband (got 'bayes')");
+               "search.method must be one of: random, grid, sobol, asha, hyperband, pbt (got 'bayes')");
     load_fails("t8.yaml", "search: {metric: accuracy}\n", 1, 18,
                "search.metric must be one of: dev_accuracy, dev_loss");
     load_fails("t9.yaml", "search: {keep: 0}\n", 1, 16, "search.keep must be a number in (0, 1]");
@@ -690,6 +692,88 @@ static void test_load_errors(void **state)
     cv_job_free(&job);
 }
 
+/* Population-based training: Ray Tune's keys, defaults, what explore may
+ * change, and every spec that cannot work, at its place in the file. */
+static void test_pbt(void **state)
+{
+    (void)state;
+    cv_job job;
+    load_ok(&job, "pbt.yaml",
+            "search: {method: pbt, population: 8, perturbation_interval: 2}\n"
+            "parameters:\n"
+            "  epochs: 10\n"
+            "  learning_rate: {distribution: log_uniform, min: 1.0e-4, max: 1.0}\n"
+            "  beta1: {distribution: one_minus_log_uniform, min: 0.9, max: 0.999}\n"
+            "  layers: {distribution: int_uniform, min: 1, max: 3}\n"
+            "  init: {values: [he, xavier]}\n");
+    assert_int_equal(job.search.schedule, CV_SCHEDULE_PBT);
+    assert_int_equal(job.search.trials, 8);
+    assert_int_equal(job.search.max_epochs, 10);
+    assert_int_equal(job.search.pbt.interval, 2);
+    assert_true(job.search.pbt.quantile == 0.25 && job.search.pbt.resample == 0.25);
+    assert_int_equal(job.search.pbt.n_factors, 2);
+    /* by default every searched parameter that may change under a running
+     * network: not layers (the shape), not init (only at the start) */
+    assert_true(job.search.pbt.mutate[CV_P_LEARNING_RATE] && job.search.pbt.mutate[CV_P_BETA1]);
+    assert_false(job.search.pbt.mutate[CV_P_LAYERS] || job.search.pbt.mutate[CV_P_INIT]);
+    assert_false(job.search.pbt.mutate[CV_P_MOMENTUM]); /* a constant */
+    assert_string_equal(cv_job_method_name(&job), "pbt");
+    cv_job_free(&job);
+
+    load_ok(&job, "pbt2.yaml",
+            "search: {method: pbt, population: 5, max_epochs: 6, quantile_fraction: 0.2,\n"
+            "         resample_probability: 0, perturbation_factors: [2, 0.5],\n"
+            "         hyperparam_mutations: [beta1]}\n"
+            "parameters:\n"
+            "  learning_rate: {distribution: log_uniform, min: 1.0e-4, max: 1.0}\n"
+            "  beta1: {distribution: one_minus_log_uniform, min: 0.9, max: 0.999}\n");
+    assert_int_equal(job.search.pbt.interval, 1); /* max_epochs / 4 */
+    assert_true(job.search.pbt.mutate[CV_P_BETA1] && !job.search.pbt.mutate[CV_P_LEARNING_RATE]);
+    assert_true(job.search.pbt.factors[0] == 2 && job.search.pbt.factors[1] == 0.5);
+    cv_job_free(&job);
+
+    const char *lr = "parameters:\n  learning_rate: {distribution: log_uniform, min: 0.001, "
+                     "max: 1}\n  epochs: 8\n";
+    char text[512];
+#define PBT_FAILS(name, search, line, col, needle)                                              \
+    do {                                                                                        \
+        snprintf(text, sizeof text, "%s%s", search, lr);                                        \
+        load_fails(name, text, line, col, needle);                                              \
+    } while (0)
+    PBT_FAILS("p1.yaml", "search: {method: pbt, population: 8,\n  hyperparam_mutations: [layers]}\n", 2,
+              26, "layers cannot be explored: it shapes the network");
+    PBT_FAILS("p2.yaml", "search: {method: pbt, population: 8,\n  hyperparam_mutations: [beta1]}\n", 2,
+              26, "beta1 is a constant (0.9)");
+    PBT_FAILS("p3.yaml", "search: {method: pbt, population: 3}\n", 1, 35,
+              "population (3) * quantile_fraction (0.25) is below 1");
+    PBT_FAILS("p4.yaml", "search: {method: pbt, population: 8, perturbation_interval: 8}\n", 1, 61,
+              "perturbation_interval (8) must be below max_epochs (8)");
+    PBT_FAILS("p5.yaml", "search: {method: pbt, population: 8, rounds: 2}\n", 1, 46,
+              "search.rounds is 2 but pbt trains one population");
+    PBT_FAILS("p6.yaml", "search: {method: pbt, population: 8, quantile_fraction: 0.75}\n", 1, 57,
+              "search.quantile_fraction must be a number in (0, 0.5]");
+    PBT_FAILS("p7.yaml", "search: {method: pbt, population: 8, perturbation_factors: [1, 1]}\n", 1,
+              60, "every factor is 1");
+    PBT_FAILS("p8.yaml", "search: {method: asha, population: 8}\n", 1, 24,
+              "search.population belongs to population-based training");
+    PBT_FAILS("p9.yaml", "search: {method: pbt, trials: 8, population: 8}\n", 1, 34,
+              "search.population and search.trials both given");
+    PBT_FAILS("p10.yaml", "search: {method: pbt, population: 8, hyperparam_mutations: [lr]}\n", 1,
+              61, "'lr' is not a parameter");
+    PBT_FAILS("p11.yaml", "search: {method: pbt, population: 8, min_epochs: 2}\n", 1, 38,
+              "search.min_epochs belongs to successive halving");
+    load_fails("p12.yaml",
+               "search: {method: pbt, population: 8}\n"
+               "parameters:\n  learning_rate: {distribution: log_uniform, min: 0.001, max: 1}\n"
+               "  patience: 2\n",
+               4, 13, "patience must be 0 with pbt");
+    load_fails("p13.yaml",
+               "search: {method: pbt, population: 8}\n"
+               "parameters:\n  layers: {distribution: int_uniform, min: 1, max: 3}\n",
+               1, 18, "pbt has nothing to explore");
+#undef PBT_FAILS
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -701,6 +785,7 @@ int main(void)
         cmocka_unit_test(test_duplicate_keys),
         cmocka_unit_test(test_malformed_yaml),
         cmocka_unit_test(test_wrong_types),
+        cmocka_unit_test(test_pbt),
         cmocka_unit_test(test_distribution_errors),
         cmocka_unit_test(test_set),
         cmocka_unit_test(test_spec_rules),
