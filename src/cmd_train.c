@@ -13,13 +13,18 @@ static const char train_usage[] =
     "usage: caviar train JOB.yaml [--set NAME=VALUE]... [--threads N] [-o RESULTS.h5 [--force]]\n"
     "       caviar train --from RESULTS.h5 --trial N|best [--set NAME=VALUE]... [-o OUT.h5]\n"
     "                    [JOB.yaml]\n"
+    "       caviar train --replay RESULTS.h5 --trial N|best [-o OUT.h5 [--force]]\n"
     "  -o         write the run to a results file (curves, trial row, checkpoint)\n"
     "  --force    replace an existing results file\n"
     "  --from     continue trial N from its checkpoint for `epochs` more epochs; the\n"
     "             new trial (parent N) is appended to RESULTS.h5, or to OUT.h5 with -o\n"
     "             (created, or appended to when it already is a results file); --set\n"
     "             changes anything but the architecture (layers, hidden_units,\n"
-    "             batch_norm, activation); the data are the stored job's, or JOB.yaml's\n";
+    "             batch_norm, activation); the data are the stored job's, or JOB.yaml's\n"
+    "  --replay   retrain trial N of a pbt study through its whole schedule (its\n"
+    "             ancestors' stretches and hyperparameter changes) as one run, and say\n"
+    "             whether every epoch equals the study's bit for bit; best: the best\n"
+    "             member that trained the whole budget\n";
 
 typedef struct train_args {
     const char *job;
@@ -29,6 +34,7 @@ typedef struct train_args {
     const char *out;   /* -o: the results file to write, or NULL */
     bool force;        /* --force: replace an existing results file */
     const char *from;  /* --from: the results file holding the trial to continue */
+    const char *replay; /* --replay: the pbt study holding the trial to retrain */
     int64_t trial;     /* --trial: its number, or CV_STORE_BEST; NO_TRIAL: not given */
 } train_args;
 
@@ -43,6 +49,7 @@ static const cv_arg_opt train_opts[] = {
     {.name = "--force", .kind = CV_ARG_FLAG, .offset = offsetof(train_args, force)},
     {.name = "--from", .kind = CV_ARG_STRING, .offset = offsetof(train_args, from)},
     {.name = "--trial", .kind = CV_ARG_TRIAL, .offset = offsetof(train_args, trial)},
+    {.name = "--replay", .kind = CV_ARG_STRING, .offset = offsetof(train_args, replay)},
 };
 
 /* The job file may be left out with --from (parse_args checks). */
@@ -65,6 +72,14 @@ static int parse_args(int argc, char **argv, train_args *args)
     int rc = cv_args_parse(&cv_train_args, argc, argv, args);
     if (rc != 0)
         return rc;
+    if (args->replay != NULL) {
+        if (args->from != NULL || args->job != NULL || args->n_sets > 0)
+            return cv_args_fail(&cv_train_args, "--replay retrains a schedule as the study "
+                                                "trained it: without --from, --set or a job file");
+        if (args->trial == NO_TRIAL)
+            return cv_args_fail(&cv_train_args, "--replay needs --trial N|best");
+        return 0;
+    }
     if (args->job == NULL && args->from == NULL)
         return cv_args_fail(&cv_train_args, "no job file given");
     if ((args->from != NULL) != (args->trial != NO_TRIAL))
@@ -88,9 +103,12 @@ int cv_cmd_train(int argc, char **argv)
                        .out = args.out,
                        .force = args.force,
                        .from = args.from,
-                       .trial = args.trial};
+                       .trial = args.trial,
+                       .replay = args.replay};
     cv_error err = {0};
-    rc = args.from != NULL ? cv_panda_continue(&o, &err) : cv_panda_train(&o, &err);
+    rc = args.replay != NULL ? cv_panda_replay(&o, &err)
+         : args.from != NULL ? cv_panda_continue(&o, &err)
+                             : cv_panda_train(&o, &err);
     if (rc != 0)
         fprintf(stderr, "caviar train: %s\n", err.msg[0] ? err.msg : "failed");
     return cv_exit_status(rc);

@@ -61,7 +61,8 @@ typedef struct cv_panda_opts {
                                  appends to the source file) */
     bool force;               /* replace an existing results file */
     const char *from;         /* continuing: the results file holding the trial */
-    int64_t trial;            /* continuing: its number, or CV_STORE_BEST */
+    int64_t trial;            /* continuing or replaying: its number, or CV_STORE_BEST */
+    const char *replay;       /* replaying: the results file of a pbt study */
 } cv_panda_opts;
 
 /* caviar train JOB: trains the job's configuration (trial 0 of round 0 of
@@ -79,6 +80,16 @@ int cv_panda_train(const cv_panda_opts *o, cv_error *err);
  * trial (parent: the old one) is appended to o->from, or to o->out (created,
  * or appended to when it already is a results file). */
 int cv_panda_continue(const cv_panda_opts *o, cv_error *err);
+
+/* caviar train --replay: retrains trial o->trial of the pbt study in
+ * o->replay (CV_STORE_BEST: the best of those that trained the whole
+ * budget) through its whole schedule as one run: the stretches of its
+ * ancestors (each from the state the one before left, with its own
+ * configuration and seed, as the study's workers trained them), one line
+ * per epoch and one per change, then says whether every epoch's figure
+ * equals the study's /curves bit for bit (a warning when not). With
+ * o->out the run is recorded as a one-trial results file. */
+int cv_panda_replay(const cv_panda_opts *o, cv_error *err);
 
 /* ---- training's figures as the store's rows -------------------------------- */
 

@@ -48,7 +48,8 @@ static void print_epoch(const cv_epoch_stats *e)
 
 /* The best epoch's weights (which net holds) on the test set, printed;
  * returns the accuracy, NaN when there is no test set or no epoch. */
-static double score_test(cv_nn *net, const cv_data *data, const cv_trial_result *res)
+static double score_test(cv_nn *net, const cv_data *data, const cv_trial_result *res,
+                         const char *which)
 {
     if (res->best_epoch < 0 || data->test.n == 0)
         return NAN;
@@ -56,8 +57,8 @@ static double score_test(cv_nn *net, const cv_data *data, const cv_trial_result 
     int64_t correct = 0;
     cv_nn_evaluate(net, data->test.X, data->test.y, data->test.n, &loss, &correct, NULL);
     double acc = (double)correct / (double)data->test.n;
-    printf("test accuracy %.4f, test loss %.4f (%lld examples, best epoch's weights)\n", acc,
-           loss / (double)data->test.n, (long long)data->test.n);
+    printf("test accuracy %.4f, test loss %.4f (%lld examples, %s)\n", acc,
+           loss / (double)data->test.n, (long long)data->test.n, which);
     return acc;
 }
 
@@ -146,7 +147,7 @@ static int panda_train(panda_run *p)
                res.best_epoch + 1, res.dev_accuracy, res.dev_loss);
     cv_config cfg = p->row.config;
     cv_trial_row_fill(&p->row, &cfg, &res, p->first_epoch);
-    p->row.test_accuracy = score_test(p->net, &p->data, &res);
+    p->row.test_accuracy = score_test(p->net, &p->data, &res, "best epoch's weights");
     return p->rec != NULL ? cv_recorder_end_trial(p->rec, &p->row, p->err) : 0;
 }
 
@@ -456,5 +457,343 @@ int cv_panda_continue(const cv_panda_opts *o, cv_error *err)
                (long long)p.row.parent);
 done:
     panda_free(&p);
+    return rc;
+}
+
+/* ---- caviar train --replay RESULTS.h5 --trial N ------------------------------------ */
+
+/* One stretch of a PBT member's schedule: trial's configuration and seed
+ * from epoch `from` to `to`. */
+typedef struct stretch {
+    int64_t trial;
+    int from, to;
+} stretch;
+
+/* The trial row of id among rows (folded), or NULL. */
+static const cv_trial_row *row_of(const cv_trial_row *rows, int64_t n, int64_t id)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (rows[i].trial == id && rows[i].parent < 0)
+            return &rows[i];
+    return NULL;
+}
+
+/* The trial --trial best means in a PBT study: the best of those that
+ * trained the whole budget. */
+static int64_t best_member(const cv_trial_row *rows, int64_t n, int max, cv_metric metric)
+{
+    const cv_trial_row *best = NULL;
+    for (int64_t i = 0; i < n; i++)
+        if (rows[i].parent < 0 && rows[i].epochs_done >= max &&
+            (best == NULL || cv_trial_row_ranks_before(&rows[i], best, metric)))
+            best = &rows[i];
+    return best != NULL ? best->trial : -1;
+}
+
+/* The schedule of trial id, back to a trial that started from scratch:
+ * its stretches, first epoch first, in *out (free() it). */
+static int schedule_of(const char *path, const cv_lineage_row *l, int64_t n_l, int64_t id,
+                       stretch **out, int *n_out, cv_error *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    int64_t cur = id;
+    int end = INT32_MAX; /* the stretch of cur ends at the latest here */
+    for (int guard = 0; cur >= 0 && guard < 1 << 20; guard++) {
+        int first = -1, last = -1;
+        int64_t parent = -1;
+        for (int64_t i = 0; i < n_l; i++) {
+            if (l[i].trial != cur || l[i].from_epoch >= end)
+                continue;
+            if (first < 0 || l[i].from_epoch < first) {
+                first = l[i].from_epoch;
+                parent = l[i].parent == cur ? -1 : l[i].parent;
+            }
+            if (l[i].to_epoch > last && l[i].to_epoch <= end)
+                last = l[i].to_epoch;
+        }
+        if (first < 0) {
+            free(*out);
+            *out = NULL;
+            return cv_fail(err, CV_ERR_INPUT,
+                           "%s: /lineage holds no generation of trial %lld: not a trial of a "
+                           "pbt study",
+                           path, (long long)cur);
+        }
+        stretch *p = realloc(*out, (size_t)(*n_out + 1) * sizeof *p);
+        if (p == NULL) {
+            free(*out);
+            *out = NULL;
+            return cv_fail(err, CV_ERR_NOMEM, "out of memory for trial %lld's schedule",
+                           (long long)id);
+        }
+        *out = p;
+        memmove(p + 1, p, (size_t)*n_out * sizeof *p);
+        p[0] = (stretch){.trial = cur, .from = first, .to = last};
+        (*n_out)++;
+        if (first == 0)
+            return 0;
+        if (parent < 0)
+            break;
+        cur = parent;
+        end = first;
+    }
+    free(*out);
+    *out = NULL;
+    return cv_fail(err, CV_ERR_INPUT, "%s: /lineage: trial %lld's schedule is broken", path,
+                   (long long)id);
+}
+
+/* Prints what changes at stretch k: the trial, whose state it copied, and
+ * the parameters that differ from the stretch before. */
+static void print_change(const stretch *s, int k, const cv_config *was, const cv_config *now)
+{
+    if (k == 0) {
+        printf("epochs %d-%d: trial %lld from scratch\n", s[k].from + 1, s[k].to,
+               (long long)s[k].trial);
+        return;
+    }
+    printf("epochs %d-%d: trial %lld, from trial %lld's state at epoch %d:", s[k].from + 1,
+           s[k].to, (long long)s[k].trial, (long long)s[k - 1].trial, s[k].from);
+    int changed = 0;
+    for (int p = 0; p < CV_P_COUNT; p++) {
+        double a = cv_config_get(was, (cv_param)p), b = cv_config_get(now, (cv_param)p);
+        if (a == b)
+            continue;
+        char x[32], y[32];
+        cv_param_format((cv_param)p, a, x, sizeof x);
+        cv_param_format((cv_param)p, b, y, sizeof y);
+        if (a != floor(a) || b != floor(b)) /* a real: four digits say the change */
+            snprintf(x, sizeof x, "%.4g", a), snprintf(y, sizeof y, "%.4g", b);
+        printf(" %s %s -> %s", cv_param_get_info((cv_param)p)->name, x, y);
+        changed++;
+    }
+    printf("%s\n", changed ? "" : " no change");
+}
+
+/* The on_epoch callback of a replay: the panda run's, and the figure kept
+ * for the comparison. */
+typedef struct replay_run {
+    panda_run p;
+    double *figures; /* (epochs) */
+    int epochs;
+} replay_run;
+
+static int replay_epoch(const cv_epoch_stats *e, void *user)
+{
+    replay_run *r = user;
+    if (e->epoch >= 0 && e->epoch < r->epochs)
+        r->figures[e->epoch] = cv_metric_pick(r->p.metric, e->dev_accuracy, e->dev_loss);
+    return panda_epoch(e, &r->p);
+}
+
+/* Trains the schedule's stretches as one run: each from the state the
+ * one before left (weights, running statistics, optimizer moments and
+ * step count), with its own configuration and seed, as the study's
+ * workers did. *res: the run's result (its best over every stretch),
+ * *last: the dev figure at its last epoch. */
+static int replay_train(replay_run *rr, const stretch *s, int n_s, const cv_trial_row *rows,
+                        int64_t n_rows, cv_trial_result *res, double *last)
+{
+    panda_run *p = &rr->p;
+    float *state = NULL;
+    int rc = 0;
+    cv_trial_result best = cv_trial_result_none(CV_TRIAL_DONE);
+    printf("%5s  %9s  %10s  %9s  %8s  %7s  %7s  %9s\n", "epoch", "lr", "train_loss", "train_acc",
+           "dev_loss", "dev_acc", "seconds", "samples/s");
+    for (int k = 0; rc == 0 && k < n_s; k++) {
+        const cv_trial_row *r = row_of(rows, n_rows, s[k].trial);
+        const cv_config *was = k > 0 ? &row_of(rows, n_rows, s[k - 1].trial)->config : NULL;
+        print_change(s, k, was, &r->config);
+        fflush(stdout);
+        cv_nn *net = cv_nn_create(&r->config, p->data.d, p->data.classes,
+                                  cv_train_max_batch(&r->config), p->err);
+        if (net == NULL) {
+            rc = p->err->code;
+            break;
+        }
+        size_t size = cv_nn_state_size(net);
+        float *b = malloc(size * sizeof *b);
+        if (state == NULL && k > 0)
+            rc = cv_fail(p->err, CV_ERR_NOMEM, "out of memory for a state");
+        else if (b == NULL)
+            rc = cv_fail(p->err, CV_ERR_NOMEM, "out of memory for a state");
+        if (rc == 0) {
+            if (k == 0)
+                cv_nn_init(net, r->seed);
+            else
+                cv_nn_state_load(net, state);
+            cv_nn_free(p->net);
+            p->net = net;
+            p->row.seed = r->seed;
+            cv_train_opts opts = {.seed = r->seed,
+                                  .metric = p->metric,
+                                  .first_epoch = s[k].from,
+                                  .last_epoch = s[k].to,
+                                  .prior = &best,
+                                  .best_state = b,
+                                  .on_epoch = replay_epoch,
+                                  .user = rr};
+            rc = cv_train(net, &p->data, &opts, res, p->err);
+        } else {
+            cv_nn_free(net);
+        }
+        free(b);
+        if (rc == 0 && p->failed != 0)
+            rc = p->failed;
+        if (rc != 0)
+            break;
+        if (res->status != CV_TRIAL_DONE || res->epochs_done != s[k].to - s[k].from) {
+            printf("the replay stopped at epoch %d (%s)\n", s[k].from + res->epochs_done,
+                   cv_trial_status_name(res->status));
+            break;
+        }
+        *last = cv_metric_pick(p->metric, res->last_dev_accuracy, res->last_dev_loss);
+        best = *res;
+        best.epochs_done = s[k].to;
+        float *next = realloc(state, size * sizeof *next);
+        if (next == NULL) {
+            rc = cv_fail(p->err, CV_ERR_NOMEM, "out of memory for a state");
+            break;
+        }
+        state = next;
+        cv_nn_state_save(net, state);
+    }
+    free(state);
+    res->epochs_done = rc == 0 ? best.epochs_done : res->epochs_done;
+    return rc;
+}
+
+/* Compares the replay's curve (the run's /curves when recorded, else the
+ * figures printed) with the study's: every epoch of the schedule against
+ * the curve row of the trial that trained it there. Returns the epochs
+ * that differ, or -1 when the study's curves could not be read. */
+static int64_t compare_curves(cv_store *src, const stretch *s, int n_s, const double *mine,
+                              cv_metric metric, int64_t *compared)
+{
+    cv_curve_row *c = NULL;
+    int64_t n = 0, differ = 0;
+    cv_error ignore = {0};
+    *compared = 0;
+    if (cv_store_read_curves(src, &c, &n, &ignore) != 0)
+        return -1;
+    for (int k = 0; k < n_s; k++)
+        for (int64_t i = 0; i < n; i++)
+            if (c[i].trial == s[k].trial && c[i].epoch > s[k].from && c[i].epoch <= s[k].to) {
+                double v = cv_metric_pick(metric, c[i].dev_accuracy, c[i].dev_loss);
+                (*compared)++;
+                differ += memcmp(&v, &mine[c[i].epoch - 1], sizeof v) != 0;
+            }
+    free(c);
+    return differ;
+}
+
+int cv_panda_replay(const cv_panda_opts *o, cv_error *err)
+{
+    replay_run rr = {.p = {.err = err, .row = {.parent = -1}}};
+    panda_run *p = &rr.p;
+    cv_store *src = NULL;
+    cv_trial_row *rows = NULL;
+    cv_lineage_row *lin = NULL;
+    stretch *s = NULL;
+    int64_t n_rows = 0, n_lin = 0;
+    int n_s = 0, rc;
+
+    if (o->out != NULL && (rc = cv_store_check_output(o->out, o->force, err)) != 0)
+        goto done;
+    if ((rc = cv_store_open(&src, o->replay, CV_STORE_READ, err)) != 0)
+        goto done;
+    const char *text = cv_store_job_text(src);
+    if ((rc = cv_job_parse(&p->job, cv_store_job_path(src), text, strlen(text), err)) != 0)
+        goto done;
+    if (p->job.search.schedule != CV_SCHEDULE_PBT) {
+        rc = cv_fail(err, CV_ERR_INPUT,
+                     "%s: a %s study: --replay retrains a pbt member's schedule (use --from to "
+                     "continue a trial of this one)",
+                     o->replay, cv_job_method_name(&p->job));
+        goto done;
+    }
+    if ((rc = cv_store_read_trials(src, &rows, &n_rows, err)) != 0 ||
+        (rc = cv_store_read_lineage(src, &lin, &n_lin, err)) != 0)
+        goto done;
+    n_rows = cv_trial_rows_fold(rows, n_rows);
+    p->metric = p->job.search.metric;
+    int64_t id = o->trial == CV_STORE_BEST
+                     ? best_member(rows, n_rows, p->job.search.max_epochs, p->metric)
+                     : o->trial;
+    if (id < 0 || row_of(rows, n_rows, id) == NULL) {
+        rc = cv_fail(err, CV_ERR_INPUT, "%s: %s", o->replay,
+                     id < 0 ? "no trial has trained the whole budget yet"
+                            : "no such trial in /trials");
+        goto done;
+    }
+    if ((rc = schedule_of(o->replay, lin, n_lin, id, &s, &n_s, err)) != 0)
+        goto done;
+    for (int k = 0; k < n_s; k++)
+        if (row_of(rows, n_rows, s[k].trial) == NULL) {
+            rc = cv_fail(err, CV_ERR_INPUT, "%s: trial %lld of trial %lld's schedule has no row "
+                                            "in /trials",
+                         o->replay, (long long)s[k].trial, (long long)id);
+            goto done;
+        }
+    const cv_trial_row *target = row_of(rows, n_rows, id);
+    if ((rc = cv_data_load_job(&p->data, &p->job, err)) != 0)
+        goto done;
+    print_data(&p->data);
+    printf("replaying trial %lld of %s: %d stretch%s over %d epochs\n", (long long)id, o->replay,
+           n_s, n_s == 1 ? "" : "es", s[n_s - 1].to);
+    rr.epochs = s[n_s - 1].to;
+    rr.figures = calloc((size_t)rr.epochs, sizeof *rr.figures);
+    if (rr.figures == NULL) {
+        rc = cv_fail(err, CV_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    cv_blas_set_threads(o->threads);
+    p->row.config = target->config;
+    p->row.trial = 0;
+    if (o->out != NULL) {
+        if ((rc = create_output(&p->store, o->out, &p->job, &p->data, o->force, o->threads,
+                                err)) != 0 ||
+            (rc = cv_recorder_create(&p->rec, p->store, p->metric, p->job.checkpoints_keep, NULL,
+                                     0, err)) != 0)
+            goto done;
+    }
+    p->best_epoch = -1;
+    cv_trial_result res;
+    double last = NAN;
+    if ((rc = replay_train(&rr, s, n_s, rows, n_rows, &res, &last)) != 0)
+        goto done;
+    int64_t compared = 0, differ = compare_curves(src, s, n_s, rr.figures, p->metric, &compared);
+    const char *metric = p->metric == CV_METRIC_DEV_LOSS ? "dev loss" : "dev accuracy";
+    printf("replayed trial %lld: %s %.6f at epoch %d, best %.6f at epoch %d\n", (long long)id,
+           metric, last, s[n_s - 1].to, cv_metric_pick(p->metric, res.dev_accuracy, res.dev_loss),
+           res.best_epoch + 1);
+    if (differ == 0 && compared == s[n_s - 1].to)
+        printf("identical to the study: the %s of all %lld epochs equals its /curves bit for "
+               "bit\n",
+               metric, (long long)compared);
+    else if (differ < 0)
+        fprintf(stderr, "caviar train: warning: %s: the study's /curves could not be read to "
+                        "compare\n",
+                o->replay);
+    else
+        fprintf(stderr,
+                "caviar train: warning: %lld of %lld epochs differ from the study's /curves "
+                "(%lld not found): another kind of machine or another caviar picks other "
+                "kernels, see the file's /runs\n",
+                (long long)differ, (long long)compared, (long long)(s[n_s - 1].to - compared));
+    cv_trial_row_fill(&p->row, &target->config, &res, 0);
+    p->row.test_accuracy = score_test(p->net, &p->data, &res, "the last epoch's weights");
+    if (p->rec != NULL) {
+        rc = cv_recorder_end_trial(p->rec, &p->row, err);
+        rc = close_store(&p->store, rc, err);
+        if (rc == 0)
+            printf("results: %s (trial 0)\n", o->out);
+    }
+done:;
+    cv_error ignore = {0};
+    cv_store_close(src, &ignore);
+    free(rows), free(lin), free(s), free(rr.figures);
+    panda_free(p);
     return rc;
 }
