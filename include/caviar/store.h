@@ -379,6 +379,20 @@ typedef struct cv_lineage_row {
 int cv_store_append_segments(cv_store *s, const cv_segment_row *rows, int64_t n, cv_error *err);
 int cv_store_append_lineage(cv_store *s, const cv_lineage_row *rows, int64_t n, cv_error *err);
 int cv_store_read_lineage(cv_store *s, cv_lineage_row **rows, int64_t *n, cv_error *err);
+
+/* One stretch of a PBT member's schedule: trial's configuration and seed
+ * trained it from epoch `from` to `to`. */
+typedef struct cv_stretch {
+    int64_t trial;
+    int from, to;
+} cv_stretch;
+
+/* The schedule of trial id from /lineage's rows l (path names the file in
+ * messages): its stretches back to a trial that started from scratch,
+ * following each exploited trial's parent, first epoch first, in *out
+ * (free() it). CV_ERR_INPUT when the rows do not hold it. */
+int cv_lineage_schedule(const char *path, const cv_lineage_row *l, int64_t n_l, int64_t id,
+                        cv_stretch **out, int *n_out, cv_error *err);
 int cv_store_append_rungs(cv_store *s, const cv_rung_row *rows, int64_t n, cv_error *err);
 /* Read every row (*rows: free() it; NULL and 0 for a file written before
  * the table existed). */

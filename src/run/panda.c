@@ -462,13 +462,6 @@ done:
 
 /* ---- caviar train --replay RESULTS.h5 --trial N ------------------------------------ */
 
-/* One stretch of a PBT member's schedule: trial's configuration and seed
- * from epoch `from` to `to`. */
-typedef struct stretch {
-    int64_t trial;
-    int from, to;
-} stretch;
-
 /* The trial row of id among rows (folded), or NULL. */
 static const cv_trial_row *row_of(const cv_trial_row *rows, int64_t n, int64_t id)
 {
@@ -490,63 +483,9 @@ static int64_t best_member(const cv_trial_row *rows, int64_t n, int max, cv_metr
     return best != NULL ? best->trial : -1;
 }
 
-/* The schedule of trial id, back to a trial that started from scratch:
- * its stretches, first epoch first, in *out (free() it). */
-static int schedule_of(const char *path, const cv_lineage_row *l, int64_t n_l, int64_t id,
-                       stretch **out, int *n_out, cv_error *err)
-{
-    *out = NULL;
-    *n_out = 0;
-    int64_t cur = id;
-    int end = INT32_MAX; /* the stretch of cur ends at the latest here */
-    for (int guard = 0; cur >= 0 && guard < 1 << 20; guard++) {
-        int first = -1, last = -1;
-        int64_t parent = -1;
-        for (int64_t i = 0; i < n_l; i++) {
-            if (l[i].trial != cur || l[i].from_epoch >= end)
-                continue;
-            if (first < 0 || l[i].from_epoch < first) {
-                first = l[i].from_epoch;
-                parent = l[i].parent == cur ? -1 : l[i].parent;
-            }
-            if (l[i].to_epoch > last && l[i].to_epoch <= end)
-                last = l[i].to_epoch;
-        }
-        if (first < 0) {
-            free(*out);
-            *out = NULL;
-            return cv_fail(err, CV_ERR_INPUT,
-                           "%s: /lineage holds no generation of trial %lld: not a trial of a "
-                           "pbt study",
-                           path, (long long)cur);
-        }
-        stretch *p = realloc(*out, (size_t)(*n_out + 1) * sizeof *p);
-        if (p == NULL) {
-            free(*out);
-            *out = NULL;
-            return cv_fail(err, CV_ERR_NOMEM, "out of memory for trial %lld's schedule",
-                           (long long)id);
-        }
-        *out = p;
-        memmove(p + 1, p, (size_t)*n_out * sizeof *p);
-        p[0] = (stretch){.trial = cur, .from = first, .to = last};
-        (*n_out)++;
-        if (first == 0)
-            return 0;
-        if (parent < 0)
-            break;
-        cur = parent;
-        end = first;
-    }
-    free(*out);
-    *out = NULL;
-    return cv_fail(err, CV_ERR_INPUT, "%s: /lineage: trial %lld's schedule is broken", path,
-                   (long long)id);
-}
-
 /* Prints what changes at stretch k: the trial, whose state it copied, and
  * the parameters that differ from the stretch before. */
-static void print_change(const stretch *s, int k, const cv_config *was, const cv_config *now)
+static void print_change(const cv_stretch *s, int k, const cv_config *was, const cv_config *now)
 {
     if (k == 0) {
         printf("epochs %d-%d: trial %lld from scratch\n", s[k].from + 1, s[k].to,
@@ -592,7 +531,7 @@ static int replay_epoch(const cv_epoch_stats *e, void *user)
  * step count), with its own configuration and seed, as the study's
  * workers did. *res: the run's result (its best over every stretch),
  * *last: the dev figure at its last epoch. */
-static int replay_train(replay_run *rr, const stretch *s, int n_s, const cv_trial_row *rows,
+static int replay_train(replay_run *rr, const cv_stretch *s, int n_s, const cv_trial_row *rows,
                         int64_t n_rows, cv_trial_result *res, double *last)
 {
     panda_run *p = &rr->p;
@@ -668,7 +607,7 @@ static int replay_train(replay_run *rr, const stretch *s, int n_s, const cv_tria
  * figures printed) with the study's: every epoch of the schedule against
  * the curve row of the trial that trained it there. Returns the epochs
  * that differ, or -1 when the study's curves could not be read. */
-static int64_t compare_curves(cv_store *src, const stretch *s, int n_s, const double *mine,
+static int64_t compare_curves(cv_store *src, const cv_stretch *s, int n_s, const double *mine,
                               cv_metric metric, int64_t *compared)
 {
     cv_curve_row *c = NULL;
@@ -695,7 +634,7 @@ int cv_panda_replay(const cv_panda_opts *o, cv_error *err)
     cv_store *src = NULL;
     cv_trial_row *rows = NULL;
     cv_lineage_row *lin = NULL;
-    stretch *s = NULL;
+    cv_stretch *s = NULL;
     int64_t n_rows = 0, n_lin = 0;
     int n_s = 0, rc;
 
@@ -727,7 +666,7 @@ int cv_panda_replay(const cv_panda_opts *o, cv_error *err)
                             : "no such trial in /trials");
         goto done;
     }
-    if ((rc = schedule_of(o->replay, lin, n_lin, id, &s, &n_s, err)) != 0)
+    if ((rc = cv_lineage_schedule(o->replay, lin, n_lin, id, &s, &n_s, err)) != 0)
         goto done;
     for (int k = 0; k < n_s; k++)
         if (row_of(rows, n_rows, s[k].trial) == NULL) {

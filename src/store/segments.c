@@ -5,6 +5,7 @@
  * entered which rung, at what budget, promoted or stopped, and why; and
  * /lineage, one row per PBT member and generation: the trial, whose state
  * it started from, and what explore changed. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -272,4 +273,56 @@ int cv_store_read_lineage(cv_store *s, cv_lineage_row **rows, int64_t *n, cv_err
     lineage_layout(&L);
     return cv_table_read_rows(s, s->lineage, CV_LINEAGE, &L, sizeof **rows, lineage_unpack,
                               (void **)rows, n, err);
+}
+
+int cv_lineage_schedule(const char *path, const cv_lineage_row *l, int64_t n_l, int64_t id,
+                        cv_stretch **out, int *n_out, cv_error *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    int64_t cur = id;
+    int end = INT32_MAX; /* the stretch of cur ends at the latest here */
+    for (int guard = 0; cur >= 0 && guard < 1 << 20; guard++) {
+        int first = -1, last = -1;
+        int64_t parent = -1;
+        for (int64_t i = 0; i < n_l; i++) {
+            if (l[i].trial != cur || l[i].from_epoch >= end)
+                continue;
+            if (first < 0 || l[i].from_epoch < first) {
+                first = l[i].from_epoch;
+                parent = l[i].parent == cur ? -1 : l[i].parent;
+            }
+            if (l[i].to_epoch > last && l[i].to_epoch <= end)
+                last = l[i].to_epoch;
+        }
+        if (first < 0) {
+            free(*out);
+            *out = NULL;
+            return cv_fail(err, CV_ERR_INPUT,
+                           "%s: /lineage holds no generation of trial %lld: not a trial of a "
+                           "pbt study",
+                           path, (long long)cur);
+        }
+        cv_stretch *p = realloc(*out, (size_t)(*n_out + 1) * sizeof *p);
+        if (p == NULL) {
+            free(*out);
+            *out = NULL;
+            return cv_fail(err, CV_ERR_NOMEM, "out of memory for trial %lld's schedule",
+                           (long long)id);
+        }
+        *out = p;
+        memmove(p + 1, p, (size_t)*n_out * sizeof *p);
+        p[0] = (cv_stretch){.trial = cur, .from = first, .to = last};
+        (*n_out)++;
+        if (first == 0)
+            return 0;
+        if (parent < 0)
+            break;
+        cur = parent;
+        end = first;
+    }
+    free(*out);
+    *out = NULL;
+    return cv_fail(err, CV_ERR_INPUT, "%s: /lineage: trial %lld's schedule is broken", path,
+                   (long long)id);
 }

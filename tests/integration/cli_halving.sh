@@ -38,30 +38,8 @@ YAML
 job asha asha noisy.csv ""
 job hyperband hyperband noisy.csv ""
 
-# same A.h5 B.h5 WHAT: equal tables (trials by table.py; rungs, segments and
-# curves sorted, without the columns that depend on timing and placement).
-same() {
-  $PY - "$1" "$2" >"$T/same" 2>&1 <<'EOF' || fail "$3: $(head -c 600 "$T/same")"
-import sys, h5py, numpy as np
-a, b = (h5py.File(p, "r") for p in sys.argv[1:3])
-def rows(f, name, key, skip):
-    t = f[name][:]
-    if name == "segments":  # a stop's interrupted segments are the log's, not the study's
-        t = t[t["status"] != b"interrupted"]
-    names = [n for n in t.dtype.names if n not in skip]
-    return sorted(tuple(r[n].tobytes() if hasattr(r[n], "tobytes") else r[n] for n in names)
-                  for r in t), len(t)
-for name, skip in [("trials", {"worker", "seconds", "samples_per_second"}),
-                   ("rungs", set()), ("segments", {"worker", "seconds"}),
-                   ("curves", {"seconds"})]:
-    x, nx = rows(a, name, None, skip)
-    y, ny = rows(b, name, None, skip)
-    if x != y:
-        sys.exit(f"/{name} differs ({nx} and {ny} rows)")
-    if nx == 0:
-        sys.exit(f"/{name} is empty")
-EOF
-}
+# same A.h5 B.h5 WHAT: the study's tables equal (lib.sh's same_tables)
+same() { same_tables "$1" "$2" "$3" rungs segments curves; }
 
 # ---- 1, 2, 3 ranks ------------------------------------------------------------
 for m in asha hyperband; do

@@ -92,3 +92,32 @@ await_rank() {
   done
   echo "$found"
 }
+
+# same_tables A.h5 B.h5 WHAT TABLE...: /trials and each TABLE hold the same
+# rows in both files (sorted; without the columns that depend on timing and
+# placement; a stop's interrupted segments are the log's, not the study's),
+# none of them empty. Needs $PY (Debian's python3 with h5py).
+same_tables() {
+  local a=$1 b=$2 what=$3
+  shift 3
+  $PY - "$a" "$b" "$@" >"$T/same" 2>&1 <<'EOF' || fail "$what: $(head -c 600 "$T/same")"
+import sys, h5py
+a, b = (h5py.File(p, "r") for p in sys.argv[1:3])
+skip = {"trials": {"worker", "seconds", "samples_per_second"}, "segments": {"worker", "seconds"},
+        "curves": {"seconds"}}
+def rows(f, name):
+    t = f[name][:]
+    if name == "segments":
+        t = t[t["status"] != b"interrupted"]
+    names = [n for n in t.dtype.names if n not in skip.get(name, set())]
+    return sorted(tuple(r[n].tobytes() if hasattr(r[n], "tobytes") else r[n] for n in names)
+                  for r in t), len(t)
+for name in ["trials"] + sys.argv[3:]:
+    x, nx = rows(a, name)
+    y, ny = rows(b, name)
+    if x != y:
+        sys.exit(f"/{name} differs ({nx} and {ny} rows)")
+    if nx == 0:
+        sys.exit(f"/{name} is empty")
+EOF
+}

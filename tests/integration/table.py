@@ -35,12 +35,19 @@ def main():
         assert len(ids) == len(set(ids)), f"duplicate trial ids: {ids}"
         assert ids == sorted(ids), "trials not in id order"
         curves = f["curves"][:]
+        # a pbt trial exploited from another's state starts at its first generation
+        start = {}
+        if "lineage" in f:
+            for r in f["lineage"][:]:
+                t = int(r["trial"])
+                start[t] = min(start.get(t, 1 << 30), int(r["from_epoch"]))
         for row in trials:
             status = row["status"].decode().rstrip("\0")
             assert status in ("done", "diverged", "failed"), f"trial {row['trial']}: {status}"
             n = int(np.sum(curves["trial"] == row["trial"]))
             if status == "done":
-                assert n == row["epochs_done"], f"trial {row['trial']}: {n} curve rows, {row['epochs_done']} epochs"
+                want = row["epochs_done"] - start.get(int(row["trial"]), 0)
+                assert n == want, f"trial {row['trial']}: {n} curve rows, {want} epochs"
         groups = sorted(f["checkpoints"].keys()) if "checkpoints" in f else []
         keep = f.attrs.get("checkpoints_keep", None)
         metric = trials["dev_accuracy"]
