@@ -121,7 +121,21 @@ int cv_cmd_validate(int argc, char **argv)
         printf(" (the best %d of each define the next region)", cv_space_keep_count(space, trials));
     printf(", seed %llu, metric %s\n", (unsigned long long)job.search.seed,
            metric_names[job.search.metric]);
-    if (job.search.schedule != CV_SCHEDULE_FULL) {
+    if (job.search.schedule == CV_SCHEDULE_PBT) {
+        const cv_pbt_spec *pbt = &job.search.pbt;
+        int gens = (job.search.max_epochs + pbt->interval - 1) / pbt->interval;
+        printf("population-based training: a population of %d in %d generations of %d epochs "
+               "(to %d); each generation the bottom %d copy the top %d and explore:",
+               trials, gens, pbt->interval, job.search.max_epochs,
+               (int)(pbt->quantile * trials), (int)(pbt->quantile * trials));
+        for (int p = 0; p < CV_P_COUNT; p++)
+            if (pbt->mutate[p])
+                printf(" %s", cv_param_get_info((cv_param)p)->name);
+        printf(" (resampled with probability %g, else moved by", pbt->resample);
+        for (int k = 0; k < pbt->n_factors; k++)
+            printf("%s x%g", k ? "," : "", pbt->factors[k]);
+        printf(" on its own scale)\n");
+    } else if (job.search.schedule != CV_SCHEDULE_FULL) {
         printf("successive halving: rungs of");
         int64_t b = job.search.min_epochs;
         for (; b < job.search.max_epochs; b *= job.search.reduction_factor)
@@ -134,7 +148,11 @@ int cv_cmd_validate(int argc, char **argv)
     print_constants(&job, space);
     int warnings = cv_space_advise(space, print_warning, NULL);
     long long total = (long long)trials * rounds;
-    printf("valid: %d searched, %d constant; %lld trial%s in all; %d warning%s\n",
+    if (job.search.schedule == CV_SCHEDULE_PBT) /* and each exploit starts a trial */
+        total += (long long)((job.search.max_epochs + job.search.pbt.interval - 1) /
+                                 job.search.pbt.interval -
+                             1) *
+                 (int)(job.search.pbt.quantile * trials);    printf("valid: %d searched, %d constant; %lld trial%s in all; %d warning%s\n",
            cv_space_dims(space), CV_P_COUNT - cv_space_dims(space), total, total == 1 ? "" : "s",
            warnings, warnings == 1 ? "" : "s");
 

@@ -14,6 +14,12 @@
 #           each for SECONDS: best dev accuracy, and the worker-seconds
 #           halving needed to reach the random study's best.
 #     tests/bench/bench_halving.sh build/caviar random 300 3
+#   pbt     for each seed FIRST_SEED..SEEDS: population-based training
+#           (population PBT_POPULATION, default 8; generations of 3 epochs
+#           to 15; Ray Tune's defaults otherwise) against the default
+#           study (halving) and random search, each for SECONDS: best dev
+#           accuracy, the test accuracy of that trial, epochs trained.
+#     tests/bench/bench_halving.sh build/caviar pbt 150 3
 #
 # Times come from caviar's progress lines ("best dev_accuracy X (trial N);
 # T elapsed"). Not a test: it prints figures. Skips (exit 0) without the
@@ -129,8 +135,27 @@ random)
     fi
   done
   ;;
+pbt)
+  echo "pbt against halving and random, $seconds s of wall clock each (2 workers: $((2 * seconds)) worker-seconds)"
+  printf '%-5s %-10s %9s %9s %8s %s\n' "seed" "method" "best dev" "its test" "epochs" "trials"
+  for seed in $(seq "${FIRST_SEED:-1}" "$seeds"); do
+    sed -e "s/^  seed: .*/  seed: $seed/" "$job" >"$T/halving.yaml"
+    sed -e "s/^  seed: .*/  seed: $seed/" -e 's/^  method: .*/  method: random/' \
+        -e 's/^  trials: .*/  trials: 32/' -e '/^  min_epochs:/d' -e '/^  max_epochs:/d' \
+        -e '/^  reduction_factor:/d' -e '/^  brackets:/d' "$job" >"$T/random.yaml"
+    sed -e "s/^  seed: .*/  seed: $seed/" -e 's/^  method: .*/  method: pbt/' \
+        -e "s/^  trials: .*/  population: ${PBT_POPULATION:-8}/" -e '/^  rounds:/d' \
+        -e '/^  keep:/d' -e '/^  min_epochs:/d' -e '/^  reduction_factor:/d' \
+        -e 's/^  max_epochs: .*/  max_epochs: 15\n  perturbation_interval: 3/' "$job" >"$T/pbt.yaml"
+    for m in random halving pbt; do
+      study "$m" "$T/$m.yaml"
+      read -r dev test trials epochs < <(summary "$m")
+      printf '%-5s %-10s %9s %9s %8s %s\n' "$seed" "$m" "$dev" "$test" "$epochs" "$trials"
+    done
+  done
+  ;;
 *)
-  echo "usage: bench_halving.sh CAVIAR peer|random [SECONDS [SEEDS]]" >&2
+  echo "usage: bench_halving.sh CAVIAR peer|random|pbt [SECONDS [SEEDS]]" >&2
   exit 2
   ;;
 esac
