@@ -52,6 +52,8 @@ typedef struct cv_study {
     cv_store_times times;
     cv_run_info *runs;     /* (n_runs) /runs: the provenance of each run on the file */
     int64_t n_runs;
+    cv_lineage_row *lineage; /* (n_lineage) /lineage: a pbt study's decisions */
+    int64_t n_lineage;
     bool live;             /* a writer held the file when it was loaded (a run going on) */
     double modified;       /* the file's last change, seconds since the epoch (NaN unknown) */
 } cv_study;
@@ -139,6 +141,15 @@ void cv_report_count(const cv_study *st, cv_report_counts *c);
 
 /* The whole text report (see `caviar report`). */
 int cv_report_print(FILE *out, const cv_study *st, int top, cv_error *err);
+
+/* Population-based training (a pbt study, else nothing): the generations'
+ * decisions and the best member's schedule, stretch by stretch, with what
+ * each exploit changed (pbt.c). */
+void cv_report_pbt(FILE *out, const cv_study *st);
+
+/* The trial --trial best means in a pbt study: the best of those that
+ * trained the whole budget (-1: none yet). */
+int64_t cv_report_pbt_best(const cv_study *st);
 
 /* The compact live view `caviar watch` prints at each refresh: progress
  * (finished of planned, round, diverged, failed; elapsed since the file

@@ -495,7 +495,9 @@ static void print_rounds(FILE *out, const cv_study *st)
 static void print_halving(FILE *out, const cv_study *st)
 {
     const cv_job *job = &st->job;
-    if (job->search.schedule == CV_SCHEDULE_FULL || st->n_rows == 0)
+    if ((job->search.schedule != CV_SCHEDULE_ASHA &&
+         job->search.schedule != CV_SCHEDULE_HYPERBAND) ||
+        st->n_rows == 0)
         return;
     int budgets[64], nb = 0;
     int64_t b = job->search.min_epochs;
@@ -580,6 +582,7 @@ int cv_report_print(FILE *out, const cv_study *st, int top, cv_error *err)
         print_effects(out, st, effects, n_effects, best);
     print_rounds(out, st);
     print_halving(out, st);
+    cv_report_pbt(out, st);
 
     int n_best = 0;
     if ((rc = cv_report_suggest(st, &yaml, &n_best, err)) != 0)

@@ -24,7 +24,7 @@ static double move(const cv_space *s, int d, double x, double f, char *how, size
         break;
     case CV_SCALE_ONE_MINUS_LOG:
         y = 1 - (1 - x) * f;
-        snprintf(how, size, "(1 - x) x%g", f);
+        snprintf(how, size, "x%g on 1 - x", f);
         break;
     case CV_SCALE_LINEAR:
         y = x + (f - 1) * (dim->max - dim->min) / 2;
