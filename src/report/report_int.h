@@ -30,6 +30,70 @@ const char *cv_report_metric_name(const cv_study *st);
  * ("2025-01-31T12:34:56Z"); NaN if it does not parse. */
 double cv_report_parse_time(const char *iso);
 
+/* ---- sections of the text that the page shows too (text.c) ------------------ */
+
+/* What the study is ("study NAME, random search, 2 rounds of 8 trials,
+ * metric dev_accuracy (higher is better)", no newline); its status lines
+ * (trials by status, where the time went); its provenance lines (the run
+ * that started the file, then the runs after it, flagged where they ran on
+ * other BLAS kernels or another caviar: their trials may differ in the last
+ * bits). Lines end in a newline. */
+void cv_report_describe(FILE *out, const cv_study *st);
+void cv_report_status(FILE *out, const cv_study *st);
+void cv_report_provenance(FILE *out, const cv_study *st);
+
+/* The leaderboard's columns (cv_report_leaderboard): how many, column col's
+ * heading, and its cell for row r at rank (1-based) as the text shows it
+ * ("-" for a missing number). */
+int cv_report_board_columns(const cv_study *st);
+const char *cv_report_board_heading(const cv_study *st, int col);
+void cv_report_board_cell(const cv_study *st, int col, const cv_trial_row *r, int64_t rank,
+                          char *buf, size_t size);
+
+/* An effect's bins table (cv_report_effects, as the text shows it): its
+ * title ("learning_rate (log_uniform, 5 bins on log10 x)"), its columns
+ * (range or value, trials, diverged, best, median, near, and for a
+ * categorical parameter with the learning rate searched, the learning
+ * rates reaching near the best), their headings, and bin b's cells. */
+void cv_report_effect_title(const cv_study *st, const cv_report_effect *e, char *buf,
+                            size_t size);
+int cv_report_effect_columns(const cv_study *st, const cv_report_effect *e);
+const char *cv_report_effect_heading(const cv_report_effect *e, int col);
+void cv_report_effect_cell(const cv_study *st, const cv_report_effect *e, int b, int col,
+                           char *buf, size_t size);
+
+/* The coarse-to-fine table (when the study has rounds): its rows (round,
+ * trials, the metric's best and its trial, then each searched parameter's
+ * region), a row's label, and round r's cell. */
+int cv_report_rounds_rows(const cv_study *st);
+const char *cv_report_rounds_label(const cv_study *st, int row);
+void cv_report_rounds_cell(const cv_study *st, int row, int64_t r, char *buf, size_t size);
+
+/* Successive halving: each rung's budget, how many trials ended there and
+ * trained beyond it, the best metric of those that ended there (NaN when
+ * none); the epochs trained, against every trial trained in full. */
+#define CV_REPORT_MAX_RUNGS 64
+typedef struct cv_report_rung {
+    int budget;
+    int64_t ended, beyond;
+    double best;
+} cv_report_rung;
+typedef struct cv_report_halving_info {
+    int n;
+    cv_report_rung rungs[CV_REPORT_MAX_RUNGS];
+    int64_t epochs, full;
+} cv_report_halving_info;
+
+/* Fills h for a halving study with trials and returns true; false for
+ * any other. */
+bool cv_report_halving(const cv_study *st, cv_report_halving_info *h);
+
+/* Its title ("successive halving (asha, 1 bracket, reduction factor 3):
+ * rungs of 2, 6, 18 epochs") and what it saved ("epochs trained: ..."),
+ * without a newline. */
+void cv_report_halving_title(FILE *out, const cv_study *st, const cv_report_halving_info *h);
+void cv_report_halving_saved(FILE *out, const cv_study *st, const cv_report_halving_info *h);
+
 /* Writes s with the characters XML and HTML treat specially (& < > ")
  * escaped: safe as text and inside a double-quoted attribute. */
 void cv_report_put_escaped(FILE *f, const char *s);
