@@ -27,7 +27,7 @@
 #endif
 
 /* The style: one column of sections; tables with a sticky heading; in
- * print, no navigation or buttons, the whole leaderboard's top rows only,
+ * print, no navigation or buttons, the leaderboard's top rows only,
  * figures kept whole on a page. */
 static const char page_css[] =
     "body{font:15px/1.45 \"DejaVu Sans\",Helvetica,Arial,sans-serif;color:#1a1a1a;"
@@ -58,6 +58,9 @@ static const char page_css[] =
     "progress{width:16em;vertical-align:middle}\n"
     ".live{border-left:4px solid #ff7f0e;padding-left:8px}\n"
     "footer{margin-top:3em;color:#555;font-size:13px}\n"
+    /* sections below the first screen are laid out when they come into view:
+     * a page of a thousand trials opens at once */
+    "section.param,#curves,#parallel{content-visibility:auto;contain-intrinsic-size:auto 700px}\n"
     "@media print{body{max-width:none;font-size:11px;padding:0}nav,button,.noprint{display:none}"
     ".scroll{max-height:none;overflow:visible;border:0}tr.more{display:none}"
     "figure,table,pre{break-inside:avoid}h2,h3{break-after:avoid}a{color:inherit;"
