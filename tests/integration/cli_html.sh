@@ -31,14 +31,13 @@ cat >"$T/study.yaml" <<YAML
 name: "html <b>&amp; 'study'"
 data: {source: data/noisy.csv, dev_size: 0.25}
 search: {trials: 8, rounds: 2, keep: 0.25, seed: 5}
-checkpoints: {keep: 3}
 parameters:
-  epochs: 3
-  batch_size: 32
+  epochs: 2
   learning_rate: {distribution: log_uniform, min: 1.0e-4, max: 1.0}
   beta1: {distribution: one_minus_log_uniform, min: 0.8, max: 0.999}
-  layers: {distribution: int_uniform, min: 1, max: 2}
-  hidden_units: {values: [8, 16, 32]}
+  layers: {distribution: int_uniform, min: 1, max: 3}
+  batch_size: {values: [16, 32]}
+  optimizer: {values: [adam, momentum]}
 YAML
 cat >"$T/asha.yaml" <<YAML
 name: html-asha
