@@ -68,12 +68,12 @@ static const char page_css[] =
 
 /* The script: a leaderboard sorted by the column whose heading is clicked
  * (numbers as numbers, "-" last either way; again: reversed), kept across
- * the reloads of a watched page (sessionStorage: this tab only); the region
+ * the reloads of a watched page (sessionStorage: this tab, this page); the region
  * copied by its button; closed details opened for print. */
 static const char page_js[] =
     "(function(){\n"
     "var t=document.getElementById('board');\n"
-    "if(t){var hs=t.tHead.rows[0].cells,body=t.tBodies[0];\n"
+    "if(t){var hs=t.tHead.rows[0].cells,body=t.tBodies[0],key='caviar-sort:'+location.pathname;\n"
     "Array.prototype.forEach.call(body.rows,function(r,i){r.dataset.i=i;});\n"
     "var sortBy=function(c,up){\n"
     " var rows=Array.prototype.slice.call(body.rows);\n"
@@ -86,11 +86,11 @@ static const char page_js[] =
     " rows.forEach(function(r){body.appendChild(r);});\n"
     " Array.prototype.forEach.call(hs,function(h){h.removeAttribute('aria-sort');});\n"
     " hs[c].setAttribute('aria-sort',up?'ascending':'descending');\n"
-    " try{sessionStorage.setItem('caviar-sort',JSON.stringify([hs[c].textContent,up]));}catch(e){}};\n"
+    " try{sessionStorage.setItem(key,JSON.stringify([hs[c].textContent,up]));}catch(e){}};\n"
     "Array.prototype.forEach.call(hs,function(h,c){\n"
     " h.querySelector('button').addEventListener('click',function(){\n"
     "  sortBy(c,h.getAttribute('aria-sort')!=='ascending');});});\n"
-    "try{var kept=JSON.parse(sessionStorage.getItem('caviar-sort'));\n"
+    "try{var kept=JSON.parse(sessionStorage.getItem(key));\n"
     " Array.prototype.forEach.call(hs,function(h,c){if(kept&&h.textContent===kept[0])sortBy(c,kept[1]);});\n"
     "}catch(e){}}\n"
     "var b=document.getElementById('copy'),pre=document.getElementById('region');\n"

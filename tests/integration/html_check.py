@@ -10,7 +10,8 @@ cli_html.sh with Debian's /usr/bin/python3).
       each page in headless Chromium (selenium + chromedriver), as a person
       would look at it: no console error and no request but the page itself;
       clicking a leaderboard heading sorts the rows by that column (numbers
-      as numbers, "-" last), clicking it again reverses them; the copy
+      as numbers, "-" last), clicking it again reverses them, a reload
+      keeps the sort; the copy
       button answers; the print layout hides the navigation and the rows
       below the top; a screenshot that is not blank. Prints each page's load
       time.
@@ -205,6 +206,14 @@ def look(driver, page, shot, Image, By):
     # clicked twice: dev_loss ended descending; rank last: back in rank order
     if board(driver) != rows:
         fail(f"{page}: sorting by rank again does not give the first order")
+    # a reload (a watched page reloads itself) keeps the sort
+    col = heads.index("dev_loss")
+    driver.find_elements(By.CSS_SELECTOR, "#board thead th button")[col].click()
+    driver.refresh()
+    if driver.find_elements(By.CSS_SELECTOR, "#board thead th")[col] \
+            .get_attribute("aria-sort") != "ascending":
+        fail(f"{page}: a reload forgets the sort")
+    check_sorted(page, board(driver), col, "dev_loss after a reload", True)
 
     # a mark's tooltip
     tip = driver.execute_script(
