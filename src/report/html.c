@@ -91,7 +91,8 @@ static const char page_js[] =
     " h.querySelector('button').addEventListener('click',function(){\n"
     "  sortBy(c,h.getAttribute('aria-sort')!=='ascending');});});\n"
     "try{var kept=JSON.parse(sessionStorage.getItem(key));\n"
-    " Array.prototype.forEach.call(hs,function(h,c){if(kept&&h.textContent===kept[0])sortBy(c,kept[1]);});\n"
+    " Array.prototype.forEach.call(hs,function(h,c){\n"
+    "  if(kept&&h.textContent===kept[0])sortBy(c,kept[1]);});\n"
     "}catch(e){}}\n"
     "var b=document.getElementById('copy'),pre=document.getElementById('region');\n"
     "if(b&&pre){var said=document.getElementById('copied');\n"
@@ -104,7 +105,8 @@ static const char page_js[] =
     "  navigator.clipboard.writeText(pre.textContent).then(function(){done(true);},fallback);\n"
     " else fallback();});}\n"
     "window.addEventListener('beforeprint',function(){\n"
-    " Array.prototype.forEach.call(document.querySelectorAll('details'),function(d){d.open=true;});});\n"
+    " Array.prototype.forEach.call(document.querySelectorAll('details'),function(d){\n"
+    "  d.open=true;});});\n"
     "})();\n";
 
 /* ---- writing -------------------------------------------------------------------- */
@@ -151,13 +153,14 @@ static int put_summary(FILE *out, const cv_study *st, cv_error *err)
     fputs("<section id=\"summary\">\n<h2>The study</h2>\n", out);
     if ((rc = put_captured(out, "<p>", cv_report_describe, st, "</p>\n", err)) != 0)
         return rc;
-    fprintf(out, "<p%s><progress value=\"%lld\" max=\"%lld\"></progress> %lld of %lld trials "
-                 "finished%s</p>\n",
+    fprintf(out, "<p%s><progress aria-label=\"trials finished\" value=\"%lld\" max=\"%lld\">"
+                 "</progress> %lld of %lld trials finished%s</p>\n",
             st->live ? " class=\"live\"" : "", (long long)finished,
             (long long)(st->planned > 0 ? st->planned : 1), (long long)finished,
             (long long)st->planned, st->live ? "; the study is running" : "");
-    if ((rc = put_captured(out, "<p class=\"lines\">", cv_report_status, st, "</p>\n", err)) != 0 ||
-        (rc = put_captured(out, "<p class=\"lines\">", cv_report_provenance, st, "</p>\n", err)) != 0)
+    const char *lines = "<p class=\"lines\">";
+    if ((rc = put_captured(out, lines, cv_report_status, st, "</p>\n", err)) != 0 ||
+        (rc = put_captured(out, lines, cv_report_provenance, st, "</p>\n", err)) != 0)
         return rc;
     if (st->job.text != NULL) {
         fputs("<details><summary>The job file", out);
@@ -180,7 +183,8 @@ static void put_leaderboard(FILE *out, const cv_study *st, const int64_t *order,
     int cols = cv_report_board_columns(st);
     fprintf(out, "<section id=\"leaderboard\">\n<h2>Leaderboard</h2>\n<div class=\"scroll\">"
                  "<table id=\"board\">\n<caption>All %lld trials, best first by %s. Select a "
-                 "column's heading to sort by it, again to reverse; printed: the best %d.</caption>\n"
+                 "column's heading to sort by it, again to reverse; printed: the best %d."
+                 "</caption>\n"
                  "<thead><tr>",
             (long long)st->n_rows, cv_report_metric_name(st), top);
     for (int col = 0; col < cols; col++) {
@@ -223,13 +227,12 @@ static void put_importance(FILE *out, const cv_study *st, const cv_report_effect
             continue;
         }
         fprintf(out, "<td>%.1f%%</td><td>%.1f%%</td><td><svg class=\"bar\" width=\"%.0f\" "
-                     "height=\"14\" viewBox=\"0 0 %.0f 14\"><title>%s: %.1f%% (chance %.1f%%)"
-                     "</title><rect width=\"%.0f\" height=\"14\" fill=\"#eee\"/>"
+                     "height=\"14\" viewBox=\"0 0 %.0f 14\"><title>importance %.1f%% (chance "
+                     "%.1f%%)</title><rect width=\"%.0f\" height=\"14\" fill=\"#eee\"/>"
                      "<rect width=\"%.1f\" height=\"14\" fill=\"#1f77b4\"/><path d=\"M%.1f 0v14\" "
                      "stroke=\"#000\" stroke-width=\"2\"/></svg></td></tr>\n",
-                100 * e[k].importance, 100 * e[k].chance, W, W,
-                cv_param_get_info(e[k].param)->name, 100 * e[k].importance, 100 * e[k].chance, W,
-                W * e[k].importance, fmin(W - 1, fmax(1, W * e[k].chance)));
+                100 * e[k].importance, 100 * e[k].chance, W, W, 100 * e[k].importance,
+                100 * e[k].chance, W, W * e[k].importance, fmin(W - 1, fmax(1, W * e[k].chance)));
     }
     fputs("</tbody></table>\n</section>\n", out);
 }

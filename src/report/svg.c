@@ -407,9 +407,13 @@ void cv_report_fig_param(const cv_report_figs *fg, const cv_space_dim *dim, FILE
         const char *el = mark_open(f, "trial", fg->inline_html, r->round, px(&x, u),
                                    px(&y, metric[i]), 4);
         fprintf(f, " fill=\"%s\" fill-opacity=\"%s\" stroke=\"%s\"><title>trial %lld (round "
-                   "%d%s): %s = %s, %s = %.4f</title></%s>\n",
+                   "%d%s): ",
                 div ? "none" : color, div ? "0" : "0.75", div ? color : "white",
-                (long long)r->trial, r->round, div ? ", diverged" : "", name, v, mname, metric[i], el);
+                (long long)r->trial, r->round, div ? ", diverged" : "");
+        cv_report_put_escaped(f, name); /* a program of the user's own names its own */
+        fputs(" = ", f);
+        cv_report_put_escaped(f, v);
+        fprintf(f, ", %s = %.4f</title></%s>\n", mname, metric[i], el);
     }
     /* trials without a metric (diverged before their first epoch ended,
      * failed): a cross on the floor of the plot, where they count too */
@@ -857,7 +861,8 @@ int cv_report_svg(const cv_study *st, const char *dir, int top, FILE *log, cv_er
         const cv_space_dim *dim = i < dims ? cv_space_dim_get(st->space, i) : NULL;
         char path[4200], note[128];
         if (dim != NULL)
-            snprintf(path, sizeof path, "%s/metric_%s.svg", dir, cv_param_get_info(dim->param)->name);
+            snprintf(path, sizeof path, "%s/metric_%s.svg", dir,
+                     cv_param_get_info(dim->param)->name);
         else
             snprintf(path, sizeof path, "%s/%s", dir, i == dims ? "curves.svg" : "parallel.svg");
         FILE *f = fopen(path, "w");
