@@ -409,7 +409,8 @@ int cv_report_html(FILE *out, const cv_study *st, int top, int refresh, cv_error
         fputs("<li><a href=\"#parallel\">Parallel coordinates</a></li>", out);
     if (fg.n > 0 && st->n_rounds > 0)
         fputs("<li><a href=\"#rounds\">Coarse to fine</a></li>", out);
-    if (fg.n > 0 && st->job.search.schedule != CV_SCHEDULE_FULL)
+    cv_report_halving_info rungs;
+    if (fg.n > 0 && cv_report_halving(st, &rungs))
         fputs("<li><a href=\"#halving\">Successive halving</a></li>", out);
     if (analyzed)
         fputs("<li><a href=\"#next\">Next region</a></li>", out);

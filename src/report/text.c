@@ -600,7 +600,9 @@ bool cv_report_halving(const cv_study *st, cv_report_halving_info *h)
 {
     const cv_job *job = &st->job;
     memset(h, 0, sizeof *h);
-    if (job->search.schedule == CV_SCHEDULE_FULL || st->n_rows == 0)
+    bool halving = job->search.schedule == CV_SCHEDULE_ASHA ||
+                   job->search.schedule == CV_SCHEDULE_HYPERBAND; /* not PBT: no rungs */
+    if (!halving || st->n_rows == 0)
         return false;
     int64_t b = job->search.min_epochs;
     for (; b < job->search.max_epochs && h->n < CV_REPORT_MAX_RUNGS - 1;
