@@ -1,6 +1,9 @@
-/* cmd_watch.c: `caviar watch RESULTS.h5 [--interval S] [--top K]`: a live
- * view of a running study: progress, the best so far, a compact leaderboard
- * and the trials in flight, every few seconds.
+/* cmd_watch.c: `caviar watch RESULTS.h5 [--interval S] [--top K] [--html
+ * PAGE]`: a live view of a running study: progress, the best so far, a
+ * compact leaderboard and the trials in flight, every few seconds; with
+ * --html also the whole report as a page, rewritten at each refresh
+ * (atomically: cv_report_html_file), which reloads itself while the study
+ * is live and stops reloading with the final table.
  *
  * The file is read as a SWMR reader (cv_store_open READ, then
  * cv_store_refresh each time), so nothing disturbs the study. The study
@@ -33,16 +36,23 @@
  * runner creates it once the data are loaded. */
 #define WAIT_FOR_FILE_SECONDS 60.0
 
+/* The page reloads itself every --interval seconds, but not more often
+ * than this: a person reads it. */
+#define PAGE_RELOAD_MIN_SECONDS 5
+
 static const char watch_usage[] =
-    "usage: caviar watch RESULTS.h5 [--interval S] [--top K]\n"
+    "usage: caviar watch RESULTS.h5 [--interval S] [--top K] [--html PAGE]\n"
     "  --interval  seconds between refreshes (default 2)\n"
     "  --top       leaderboard rows (default 10)\n"
+    "  --html      also rewrite the report as one HTML page at each refresh; the page\n"
+    "              reloads itself while the study runs\n"
     "Exits when the study ends (its writer closes the file, or dies).\n";
 
 typedef struct watch_args {
     const char *results;
     double interval;
     int top;
+    const char *html;
 } watch_args;
 
 static const cv_arg_opt watch_opts[] = {
@@ -50,6 +60,7 @@ static const cv_arg_opt watch_opts[] = {
      .lo = 0.1, .hi = 1e6},
     {.name = "--top", .kind = CV_ARG_INT, .offset = offsetof(watch_args, top), .lo = 1,
      .hi = 1000000, .expected = "a whole number >= 1"},
+    {.name = "--html", .kind = CV_ARG_STRING, .offset = offsetof(watch_args, html)},
 };
 
 const cv_args_spec cv_watch_args = {
@@ -75,6 +86,13 @@ int cv_cmd_watch(int argc, char **argv)
     if (status != 0)
         return status < 0 ? 0 : status;
     bool tty = isatty(STDOUT_FILENO);
+    cv_error err = {0};
+    if (a.html != NULL && cv_report_html_check(a.html, a.results, &err) != 0) {
+        fprintf(stderr, "caviar watch: %s\n", err.msg);
+        return cv_exit_status(err.code);
+    }
+    int reload = (int)ceil(a.interval);
+    reload = reload < PAGE_RELOAD_MIN_SECONDS ? PAGE_RELOAD_MIN_SECONDS : reload;
 
     /* the runner creates the file once it has loaded the data */
     struct stat sb;
@@ -88,7 +106,6 @@ int cv_cmd_watch(int argc, char **argv)
         nap(a.interval);
     }
 
-    cv_error err = {0};
     cv_store *store = NULL;
     bool opened_live = false; /* the handle was opened while the writer was alive */
     int64_t shown = -1;       /* finished trials in the last block printed */
@@ -132,6 +149,11 @@ int cv_cmd_watch(int argc, char **argv)
                 fputs("\033[H\033[2J", stdout); /* home, clear */
             cv_report_live(stdout, &st, a.top, live);
             shown = finished;
+        }
+        if (a.html != NULL && (rc = cv_report_html_file(&st, a.html, a.top, live ? reload : 0,
+                                                        &err)) != 0) {
+            cv_study_free(&st);
+            break;
         }
         if (!live) {
             if (c.pending == 0 && c.interrupted == 0)

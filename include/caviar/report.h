@@ -1,6 +1,7 @@
 /* caviar/report.h: what a results file says: the leaderboard, where the
  * time went, which hyperparameters matter and how, the coarse-to-fine
- * story, a suggested next region, and SVG figures of all of it.
+ * story, a suggested next region, and SVG figures of all of it, as text,
+ * as files or as one HTML page.
  *
  * A study is loaded once through the store (it may still be running: a SWMR
  * reader sees the rows flushed so far) into plain data, a cv_study; every
@@ -170,5 +171,29 @@ void cv_report_live(FILE *out, const cv_study *st, int top, bool live);
  * counted. Each file written is named on log (NULL: quiet) with its count.
  * Needs st->curves for curves.svg. */
 int cv_report_svg(const cv_study *st, const char *dir, int top, FILE *log, cv_error *err);
+
+/* The whole report as one self-contained HTML page, written to out: the
+ * study and its provenance (and its job file), a leaderboard of every trial
+ * that sorts by any column (the best top printed), what matters, each
+ * parameter's figure and bins, the learning curves of the best top trials,
+ * parallel coordinates, the rounds, successive halving's rungs and the
+ * suggested next region with a button that copies it. Figures are inline
+ * SVG (each mark's <title> names its trial and values); nothing points
+ * outside the page; every string from the file is escaped. refresh > 0:
+ * the page reloads itself every refresh seconds (a study being watched).
+ * Needs st->curves. Write errors are out's to report. */
+int cv_report_html(FILE *out, const cv_study *st, int top, int refresh, cv_error *err);
+
+/* Whether the page can be written at path, before any work: not a
+ * directory, not the results file (results, or NULL), and a file can be
+ * created beside it (PATH.tmp, created and removed again). 0, or
+ * CV_ERR_INPUT with a message naming path. */
+int cv_report_html_check(const char *path, const char *results, cv_error *err);
+
+/* Writes the page (cv_report_html) to path atomically: into PATH.tmp,
+ * flushed to disk, then renamed over path, so that a reader (a browser
+ * reloading it) sees the old page or the new one, never a part. */
+int cv_report_html_file(const cv_study *st, const char *path, int top, int refresh,
+                        cv_error *err);
 
 #endif

@@ -21,13 +21,15 @@ static const char *const round_colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#94
                                            "#7f7f7f", "#d62728"};
 #define N_ROUND_COLORS (int)(sizeof round_colors / sizeof *round_colors)
 
+/* Text drawn over lines: a white outline under the glyphs. */
+#define HALO "stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\""
+
 /* At most this many ticks per axis. */
 #define MAX_TICKS 24
 
 /* ---- writing ------------------------------------------------------------------ */
 
-/* Writes s with XML's special characters escaped. */
-static void put_escaped(FILE *f, const char *s)
+void cv_report_put_escaped(FILE *f, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
@@ -46,7 +48,7 @@ static void text_at(FILE *f, double x, double y, const char *anchor, const char 
 {
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\"%s%s>", x, y, anchor,
             extra[0] ? " " : "", extra);
-    put_escaped(f, s);
+    cv_report_put_escaped(f, s);
     fputs("</text>\n", f);
 }
 
@@ -74,34 +76,49 @@ static int make_dirs(const char *dir, cv_error *err)
     return 0;
 }
 
-/* Opens DIR/NAME and writes the SVG header of a w x h figure with a title. */
-static FILE *svg_open(const char *dir, const char *name, int w, int h, const char *title,
-                      char *path, size_t size, cv_error *err)
+/* The opening of a w x h figure with a title: a file of its own starts with
+ * the XML declaration and names SVG's namespace; inside an HTML page the
+ * parser knows <svg> without either. */
+static void svg_begin(FILE *f, bool inline_html, int w, int h, const char *title)
 {
-    snprintf(path, size, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (f == NULL) {
-        cv_fail(err, CV_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-        return NULL;
-    }
-    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-               "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-               "viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" "
+    if (inline_html)
+        fprintf(f, "<svg class=\"fig\" width=\"%d\" height=\"%d\" ", w, h);
+    else
+        fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                   "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" ", w, h);
+    fprintf(f, "viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" "
                "font-size=\"12\">\n<title>",
-            w, h, w, h);
-    put_escaped(f, title);
+            w, h);
+    cv_report_put_escaped(f, title);
     fprintf(f, "</title>\n<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", w, h);
     text_at(f, w / 2.0, 22, "middle", "font-size=\"15\" font-weight=\"bold\"", title);
-    return f;
 }
 
-static int svg_close(FILE *f, const char *path, cv_error *err)
+/* A trial's mark centred at (x, y), its element opened up to its own
+ * attributes (the caller adds fill, stroke, and closes it with the element
+ * name returned): a circle of radius r; in the page (shapes), round k's own
+ * shape, circle, square, triangle or diamond in turn, so that rounds read
+ * without colour. */
+static const char *mark_open(FILE *f, const char *cls, bool shapes, int round, double x, double y,
+                             double r)
 {
-    fputs("</svg>\n", f);
-    bool bad = ferror(f) != 0;
-    if (fclose(f) != 0 || bad)
-        return cv_fail(err, CV_ERR_IO, "%s: cannot write the figure", path);
-    return 0;
+    switch (shapes ? (round < 0 ? 0 : round) % 4 : 0) {
+    case 1:
+        fprintf(f, "<path class=\"%s\" d=\"M%.1f %.1fh%.1fv%.1fh%.1fz\"", cls, x - 0.9 * r,
+                y - 0.9 * r, 1.8 * r, 1.8 * r, -1.8 * r);
+        return "path";
+    case 2:
+        fprintf(f, "<path class=\"%s\" d=\"M%.1f %.1fl%.1f %.1fh%.1fz\"", cls, x, y - 1.2 * r,
+                1.1 * r, 2 * r, -2.2 * r);
+        return "path";
+    case 3:
+        fprintf(f, "<path class=\"%s\" d=\"M%.1f %.1fl%.1f %.1f %.1f %.1f %.1f %.1fz\"", cls, x,
+                y - 1.25 * r, 1.25 * r, 1.25 * r, -1.25 * r, 1.25 * r, -1.25 * r, -1.25 * r);
+        return "path";
+    default:
+        fprintf(f, "<circle class=\"%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"%g\"", cls, x, y, r);
+        return "circle";
+    }
 }
 
 /* ---- scales and ticks -------------------------------------------------------- */
@@ -320,21 +337,21 @@ static void y_axis(FILE *f, const axis *y, double x0, double x1, const char *lab
 
 /* ---- the metric against one parameter ---------------------------------------- */
 
-static int plot_param(const cv_study *st, const cv_space_dim *dim, const char *dir,
-                      const int64_t *order, const double *metric, int64_t n, FILE *log,
-                      cv_error *err)
+void cv_report_fig_param(const cv_report_figs *fg, const cv_space_dim *dim, FILE *f, char *note,
+                         size_t size)
 {
+    const cv_study *st = fg->st;
+    const int64_t *order = fg->order;
+    const double *metric = fg->metric;
+    const int64_t n = fg->n;
     const int W = 780, H = 460;
     const double x0 = 80, x1 = 540, y0 = 50, y1 = 370;
     cv_param p = dim->param;
     const char *name = cv_param_get_info(p)->name;
     const char *mname = cv_report_metric_name(st);
-    char title[128], file[96], path[4200];
+    char title[128];
     snprintf(title, sizeof title, "%s against %s (%s)", mname, name, cv_dist_name(dim->dist));
-    snprintf(file, sizeof file, "metric_%s.svg", name);
-    FILE *f = svg_open(dir, file, W, H, title, path, sizeof path, err);
-    if (f == NULL)
-        return err->code;
+    svg_begin(f, fg->inline_html, W, H, title);
 
     axis x = {-0.03, 1.03, x0, x1}, y;
     metric_range(metric, (int)n, &y.u0, &y.u1);
@@ -387,12 +404,16 @@ static int plot_param(const cv_study *st, const cv_space_dim *dim, const char *d
         max_round = r->round > max_round ? r->round : max_round;
         char v[48];
         cv_report_value(st, p, cv_config_get(&r->config, p), v, sizeof v);
-        fprintf(f, "<circle class=\"trial\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\" "
-                   "fill-opacity=\"%s\" stroke=\"%s\"><title>trial %lld (round %d%s): %s = %s, "
-                   "%s = %.4f</title></circle>\n",
-                px(&x, u), px(&y, metric[i]), div ? "none" : color, div ? "0" : "0.75",
-                div ? color : "white", (long long)r->trial, r->round, div ? ", diverged" : "",
-                name, v, mname, metric[i]);
+        const char *el = mark_open(f, "trial", fg->inline_html, r->round, px(&x, u),
+                                   px(&y, metric[i]), 4);
+        fprintf(f, " fill=\"%s\" fill-opacity=\"%s\" stroke=\"%s\"><title>trial %lld (round "
+                   "%d%s): ",
+                div ? "none" : color, div ? "0" : "0.75", div ? color : "white",
+                (long long)r->trial, r->round, div ? ", diverged" : "");
+        cv_report_put_escaped(f, name); /* a program of the user's own names its own */
+        fputs(" = ", f);
+        cv_report_put_escaped(f, v);
+        fprintf(f, ", %s = %.4f</title></%s>\n", mname, metric[i], el);
     }
     /* trials without a metric (diverged before their first epoch ended,
      * failed): a cross on the floor of the plot, where they count too */
@@ -418,8 +439,8 @@ static int plot_param(const cv_study *st, const cv_space_dim *dim, const char *d
     text_at(f, lx, ly, "start", "font-weight=\"bold\"", "round");
     for (int r = 0; r <= max_round && r < 12; r++) {
         ly += 18;
-        fprintf(f, "<circle class=\"legend\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/>\n",
-                lx + 6, ly - 4, round_colors[r % N_ROUND_COLORS]);
+        mark_open(f, "legend", fg->inline_html, r, lx + 6, ly - 4, 4);
+        fprintf(f, " fill=\"%s\"/>\n", round_colors[r % N_ROUND_COLORS]);
         char s[32];
         snprintf(s, sizeof s, "round %d", r);
         text_at(f, lx + 16, ly, "start", "", s);
@@ -450,14 +471,11 @@ static int plot_param(const cv_study *st, const cv_space_dim *dim, const char *d
     if (st->n_rounds > 0 && dim->scale != CV_SCALE_CATEGORICAL)
         text_at(f, lx, y1 + 52, "start", "fill=\"#555\"", "bars: each round's region");
 
-    int rc = svg_close(f, path, err);
-    if (rc == 0 && log != NULL)
-        fprintf(log, "wrote %s: %lld points", path, (long long)n);
-    if (rc == 0 && log != NULL && lost > 0)
-        fprintf(log, ", %lld crosses (trials without a metric)", (long long)lost);
-    if (rc == 0 && log != NULL)
-        fputc('\n', log);
-    return rc;
+    fputs("</svg>\n", f);
+    int used = snprintf(note, size, "%lld points", (long long)n);
+    if (lost > 0 && used >= 0 && (size_t)used < size)
+        snprintf(note + used, size - (size_t)used, ", %lld crosses (trials without a metric)",
+                 (long long)lost);
 }
 
 /* ---- learning curves --------------------------------------------------------- */
@@ -480,9 +498,11 @@ static int trial_curve(const cv_study *st, int64_t trial, cv_curve_row *out, int
 /* One panel: accuracy (what = 0) or loss (1) per epoch of the k curves:
  * the first n_top in colour (dev and train), the rest (trials successive
  * halving stopped) grey, dev only, each ending in a cross where it was
- * stopped. */
+ * stopped. With labels, each coloured dev curve ends in its rank, so that
+ * the curves read without colour. */
 static void curve_panel(FILE *f, cv_curve_row *const *curves, const int *len, int k, int n_top,
-                        int what, double x0, double x1, double y0, double y1, int max_epoch)
+                        int what, double x0, double x1, double y0, double y1, int max_epoch,
+                        bool labels)
 {
     double lo = INFINITY, hi = -INFINITY;
     for (int j = 0; j < k; j++)
@@ -554,6 +574,7 @@ static void curve_panel(FILE *f, cv_curve_row *const *curves, const int *len, in
     for (int j = n_top - 1; j >= 0; j--) {
         const char *color = round_colors[j % N_ROUND_COLORS];
         for (int set = 0; set < 2; set++) { /* 0: dev, 1: train */
+            double ex = NAN, ey = NAN;
             fprintf(f, "<polyline class=\"trial\" fill=\"none\" stroke=\"%s\" stroke-width=\"%s\"%s "
                        "points=\"", color, set ? "1.3" : "2", set ? " stroke-dasharray=\"5 3\"" : "");
             for (int e = 0; e < len[j]; e++) {
@@ -564,18 +585,28 @@ static void curve_panel(FILE *f, cv_curve_row *const *curves, const int *len, in
                     continue; /* an epoch without a point (a gap in the file) */
                 if (log)
                     v = log10(fmax(v, floor_loss));
-                fprintf(f, "%.1f,%.1f ", px(&x, c->epoch), px(&y, v));
+                ex = px(&x, c->epoch), ey = px(&y, v);
+                fprintf(f, "%.1f,%.1f ", ex, ey);
             }
             fprintf(f, "\"><title>trial %lld %s %s</title></polyline>\n",
                     (long long)curves[j][0].trial, set ? "train" : "dev",
                     what ? "loss" : "accuracy");
+            if (labels && set == 0 && isfinite(ex)) {
+                char rank[16];
+                snprintf(rank, sizeof rank, "%d", j + 1);
+                text_at(f, ex + 3, ey + 4, "start", "class=\"rank\" font-size=\"10\" " HALO, rank);
+            }
         }
     }
 }
 
-static int plot_curves(const cv_study *st, const char *dir, const int64_t *order, int64_t ranked,
-                       int top, FILE *log, cv_error *err)
+int cv_report_fig_curves(const cv_report_figs *fg, FILE *f, char *note, size_t size,
+                         cv_error *err)
 {
+    const cv_study *st = fg->st;
+    const int64_t *order = fg->order;
+    const int64_t ranked = fg->n;
+    const int top = fg->top;
     int rc = 0;
     int max_epoch = 0;
     for (int64_t i = 0; i < st->n_curves; i++)
@@ -589,8 +620,6 @@ static int plot_curves(const cv_study *st, const char *dir, const int64_t *order
     cv_curve_row **curves = calloc((size_t)(slots > 0 ? slots : 1), sizeof *curves);
     int *len = calloc((size_t)(slots > 0 ? slots : 1), sizeof *len);
     int64_t *which = calloc((size_t)(slots > 0 ? slots : 1), sizeof *which);
-    FILE *f = NULL;
-    char path[4200];
     int k = 0;
     if (curves == NULL || len == NULL || which == NULL) {
         rc = cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for the learning curves", st->path);
@@ -629,12 +658,9 @@ static int plot_curves(const cv_study *st, const char *dir, const int64_t *order
     else
         snprintf(title, sizeof title, "learning curves of the best %d trials (solid: dev, "
                  "dashed: train)", k);
-    if ((f = svg_open(dir, "curves.svg", W, H, title, path, sizeof path, err)) == NULL) {
-        rc = err->code;
-        goto done;
-    }
-    curve_panel(f, curves, len, k, n_top, 0, 80, 400, 50, 380, max_epoch);
-    curve_panel(f, curves, len, k, n_top, 1, 500, 820, 50, 380, max_epoch);
+    svg_begin(f, fg->inline_html, W, H, title);
+    curve_panel(f, curves, len, k, n_top, 0, 80, 400, 50, 380, max_epoch, fg->inline_html);
+    curve_panel(f, curves, len, k, n_top, 1, 500, 820, 50, 380, max_epoch, fg->inline_html);
     /* legend: one colour per trial, one dash per set */
     double lx = 845, ly = 56;
     text_at(f, lx, ly, "start", "font-weight=\"bold\"", "trial (rank)");
@@ -658,9 +684,8 @@ static int plot_curves(const cv_study *st, const char *dir, const int64_t *order
                "stroke=\"#333\" stroke-width=\"1.3\" stroke-dasharray=\"5 3\"/>\n", lx, ly - 4,
             lx + 18, ly - 4);
     text_at(f, lx + 24, ly, "start", "", "train");
-    rc = svg_close(f, path, err);
-    if (rc == 0 && log != NULL)
-        fprintf(log, "wrote %s: %d trials, %d curves\n", path, k, 4 * n_top + 2 * (k - n_top));
+    fputs("</svg>\n", f);
+    snprintf(note, size, "%d trials, %d curves", k, 4 * n_top + 2 * (k - n_top));
 
 done:
     for (int j = 0; j < k; j++)
@@ -671,8 +696,6 @@ done:
 
 /* ---- parallel coordinates ------------------------------------------------------ */
 
-/* Text drawn over lines: a white outline under the glyphs. */
-#define HALO "stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\""
 
 /* Viridis at t in [0, 1] (dark purple to yellow), as #rrggbb. */
 static void viridis(double t, char *buf, size_t size)
@@ -689,18 +712,19 @@ static void viridis(double t, char *buf, size_t size)
     snprintf(buf, size, "#%02x%02x%02x", c[0], c[1], c[2]);
 }
 
-static int plot_parallel(const cv_study *st, const char *dir, const int64_t *order,
-                         const double *metric, int64_t n, FILE *log, cv_error *err)
+void cv_report_fig_parallel(const cv_report_figs *fg, FILE *f, char *note, size_t size)
 {
+    const cv_study *st = fg->st;
+    const int64_t *order = fg->order;
+    const double *metric = fg->metric;
+    const int64_t n = fg->n;
     int dims = cv_space_dims(st->space);
     const double gap = 140, left = 90, y0 = 70, y1 = 390;
     int W = (int)(left + gap * dims + 200), H = 460;
     const char *mname = cv_report_metric_name(st);
-    char title[128], path[4200];
+    char title[128];
     snprintf(title, sizeof title, "every trial across the searched parameters (colour: %s)", mname);
-    FILE *f = svg_open(dir, "parallel.svg", W, H, title, path, sizeof path, err);
-    if (f == NULL)
-        return err->code;
+    svg_begin(f, fg->inline_html, W, H, title);
     double mlo, mhi, cmin = INFINITY, cmax = -INFINITY; /* axis range; colour range */
     metric_range(metric, (int)n, &mlo, &mhi);
     for (int64_t i = 0; i < n; i++)
@@ -798,37 +822,66 @@ static int plot_parallel(const cv_study *st, const char *dir, const int64_t *ord
     snprintf(s, sizeof s, "best: trial %lld", (long long)best->trial);
     text_at(f, lx + 30, y1 + 34, "start", "", s);
 
-    int rc = svg_close(f, path, err);
-    if (rc == 0 && log != NULL)
-        fprintf(log, "wrote %s: %lld trials\n", path, (long long)n);
-    return rc;
+    fputs("</svg>\n", f);
+    snprintf(note, size, "%lld trials", (long long)n);
 }
 
 /* ---- all of them ------------------------------------------------------------------ */
+
+int cv_report_figs_init(cv_report_figs *fg, const cv_study *st, int top, bool inline_html,
+                        cv_error *err)
+{
+    *fg = (cv_report_figs){.st = st, .top = top, .inline_html = inline_html};
+    fg->n = ranked_trials(st, &fg->order, &fg->metric);
+    if (fg->n < 0)
+        return cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for the figures", st->path);
+    return 0;
+}
+
+void cv_report_figs_free(cv_report_figs *fg)
+{
+    free(fg->order), free(fg->metric);
+    fg->order = NULL, fg->metric = NULL;
+}
 
 int cv_report_svg(const cv_study *st, const char *dir, int top, FILE *log, cv_error *err)
 {
     int rc = make_dirs(dir, err);
     if (rc != 0)
         return rc;
-    int64_t *order = NULL;
-    double *metric = NULL;
-    int64_t n = ranked_trials(st, &order, &metric);
-    if (n < 0)
-        return cv_fail(err, CV_ERR_NOMEM, "%s: out of memory for the figures", st->path);
-    if (n == 0) {
-        if (log != NULL)
-            fprintf(log, "no trial has a %s: no figures\n", cv_report_metric_name(st));
-        goto done;
-    }
+    cv_report_figs fg;
+    if ((rc = cv_report_figs_init(&fg, st, top, false, err)) != 0)
+        return rc;
+    if (fg.n == 0 && log != NULL)
+        fprintf(log, "no trial has a %s: no figures\n", cv_report_metric_name(st));
+    /* figure i: parameter i, then the curves, then parallel coordinates */
     int dims = cv_space_dims(st->space);
-    for (int d = 0; d < dims && rc == 0; d++)
-        rc = plot_param(st, cv_space_dim_get(st->space, d), dir, order, metric, n, log, err);
-    if (rc == 0)
-        rc = plot_curves(st, dir, order, n, top, log, err);
-    if (rc == 0 && dims > 0)
-        rc = plot_parallel(st, dir, order, metric, n, log, err);
-done:
-    free(order), free(metric);
+    int figures = fg.n == 0 ? 0 : dims + 1 + (dims > 0);
+    for (int i = 0; i < figures && rc == 0; i++) {
+        const cv_space_dim *dim = i < dims ? cv_space_dim_get(st->space, i) : NULL;
+        char path[4200], note[128];
+        if (dim != NULL)
+            snprintf(path, sizeof path, "%s/metric_%s.svg", dir,
+                     cv_param_get_info(dim->param)->name);
+        else
+            snprintf(path, sizeof path, "%s/%s", dir, i == dims ? "curves.svg" : "parallel.svg");
+        FILE *f = fopen(path, "w");
+        if (f == NULL) {
+            rc = cv_fail(err, CV_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+            break;
+        }
+        if (dim != NULL)
+            cv_report_fig_param(&fg, dim, f, note, sizeof note);
+        else if (i == dims)
+            rc = cv_report_fig_curves(&fg, f, note, sizeof note, err);
+        else
+            cv_report_fig_parallel(&fg, f, note, sizeof note);
+        bool bad = ferror(f) != 0;
+        if (fclose(f) != 0 || bad)
+            rc = rc != 0 ? rc : cv_fail(err, CV_ERR_IO, "%s: cannot write the figure", path);
+        if (rc == 0 && log != NULL)
+            fprintf(log, "wrote %s: %s\n", path, note);
+    }
+    cv_report_figs_free(&fg);
     return rc;
 }

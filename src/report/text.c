@@ -71,47 +71,103 @@ double cv_report_parse_time(const char *iso)
 
 /* ---- the leaderboard ----------------------------------------------------------- */
 
-/* Column width of searched parameter p: its name, at least 9. */
-static int param_width(cv_param p)
+/* The leaderboard's columns, in order: rank, trial, round, each searched
+ * parameter, the rung (successive halving only), then the fixed ones. */
+typedef enum board_col {
+    COL_RANK, COL_TRIAL, COL_ROUND, COL_PARAM, COL_RUNG, COL_DEV_ACC, COL_DEV_LOSS, COL_TEST_ACC,
+    COL_EPOCHS, COL_SECONDS, COL_STATUS
+} board_col;
+
+static bool halving(const cv_study *st)
 {
-    int w = (int)strlen(cv_param_get_info(p)->name);
-    return w < 9 ? 9 : w;
+    return st->job.search.schedule != CV_SCHEDULE_FULL;
+}
+
+int cv_report_board_columns(const cv_study *st)
+{
+    return 3 + cv_space_dims(st->space) + halving(st) + 6;
+}
+
+/* What column col is; for a parameter, *p says which. */
+static board_col board_column(const cv_study *st, int col, cv_param *p)
+{
+    int dims = cv_space_dims(st->space);
+    if (col < COL_PARAM)
+        return (board_col)col;
+    if (col < COL_PARAM + dims) {
+        *p = cv_space_dim_get(st->space, col - COL_PARAM)->param;
+        return COL_PARAM;
+    }
+    col -= dims - 1; /* COL_RUNG and on */
+    return (board_col)(halving(st) ? col : col + 1);
+}
+
+const char *cv_report_board_heading(const cv_study *st, int col)
+{
+    static const char *const names[] = {"rank", "trial", "round", "", "rung", "dev_acc",
+                                        "dev_loss", "test_acc", "epochs", "seconds", "status"};
+    cv_param p = 0;
+    board_col c = board_column(st, col, &p);
+    return c == COL_PARAM ? cv_param_get_info(p)->name : names[c];
+}
+
+void cv_report_board_cell(const cv_study *st, int col, const cv_trial_row *r, int64_t rank,
+                          char *buf, size_t size)
+{
+    cv_param p = 0;
+    double v = NAN;
+    switch (board_column(st, col, &p)) {
+    case COL_RANK: snprintf(buf, size, "%lld", (long long)rank); return;
+    case COL_TRIAL: snprintf(buf, size, "%lld", (long long)r->trial); return;
+    case COL_ROUND: snprintf(buf, size, "%d", r->round); return;
+    case COL_PARAM: cv_report_value(st, p, cv_config_get(&r->config, p), buf, size); return;
+    case COL_RUNG: snprintf(buf, size, "%d", r->rung); return;
+    case COL_EPOCHS: snprintf(buf, size, "%d", r->epochs_done); return;
+    case COL_SECONDS: snprintf(buf, size, "%.1f", r->seconds); return;
+    case COL_STATUS: snprintf(buf, size, "%s", cv_trial_status_name(r->status)); return;
+    case COL_DEV_ACC: v = r->dev_accuracy; break;
+    case COL_DEV_LOSS: v = r->dev_loss; break;
+    case COL_TEST_ACC: v = r->test_accuracy; break;
+    }
+    if (isfinite(v))
+        snprintf(buf, size, "%.4f", v);
+    else
+        snprintf(buf, size, "-");
+}
+
+/* Writes one line of the text leaderboard: the cells of row r at rank, or
+ * the headings when r is NULL. Columns right-aligned to their width (a
+ * parameter's is its name's, at least 9), but the rank, left-aligned, and
+ * the status, last. */
+static void board_line(FILE *out, const cv_study *st, const cv_trial_row *r, int64_t rank)
+{
+    static const int widths[] = {4, 6, 5, 9, 4, 8, 8, 8, 6, 8, 0};
+    int cols = cv_report_board_columns(st);
+    for (int col = 0; col < cols; col++) {
+        cv_param p = 0;
+        board_col c = board_column(st, col, &p);
+        char s[64];
+        if (r != NULL)
+            cv_report_board_cell(st, col, r, rank, s, sizeof s);
+        else
+            snprintf(s, sizeof s, "%s", cv_report_board_heading(st, col));
+        int w = widths[c];
+        if (c == COL_PARAM && (int)strlen(cv_param_get_info(p)->name) > w)
+            w = (int)strlen(cv_param_get_info(p)->name);
+        if (c == COL_RANK)
+            fprintf(out, "%-*s", w, s);
+        else if (c == COL_STATUS)
+            fprintf(out, "  %s\n", s);
+        else
+            fprintf(out, " %*s", w, s);
+    }
 }
 
 void cv_report_leaderboard(FILE *out, const cv_study *st, const int64_t *order, int top)
 {
-    int dims = cv_space_dims(st->space);
-    fprintf(out, "%-4s %6s %5s", "rank", "trial", "round");
-    for (int d = 0; d < dims; d++) {
-        cv_param p = cv_space_dim_get(st->space, d)->param;
-        fprintf(out, " %*s", param_width(p), cv_param_get_info(p)->name);
-    }
-    const bool halving = st->job.search.schedule != CV_SCHEDULE_FULL;
-    if (halving)
-        fprintf(out, " %4s", "rung");
-    fprintf(out, " %8s %8s %8s %6s %8s  %s\n", "dev_acc", "dev_loss", "test_acc", "epochs",
-            "seconds", "status");
-    for (int64_t i = 0; i < st->n_rows && i < top; i++) {
-        const cv_trial_row *r = &st->rows[order[i]];
-        fprintf(out, "%-4lld %6lld %5d", (long long)i + 1, (long long)r->trial, r->round);
-        for (int d = 0; d < dims; d++) {
-            cv_param p = cv_space_dim_get(st->space, d)->param;
-            char v[48];
-            cv_report_value(st, p, cv_config_get(&r->config, p), v, sizeof v);
-            fprintf(out, " %*s", param_width(p), v);
-        }
-        if (halving)
-            fprintf(out, " %4d", r->rung);
-        char test[16] = "-", acc[16] = "-", loss[16] = "-";
-        if (isfinite(r->test_accuracy))
-            snprintf(test, sizeof test, "%.4f", r->test_accuracy);
-        if (isfinite(r->dev_accuracy))
-            snprintf(acc, sizeof acc, "%.4f", r->dev_accuracy);
-        if (isfinite(r->dev_loss))
-            snprintf(loss, sizeof loss, "%.4f", r->dev_loss);
-        fprintf(out, " %8s %8s %8s %6d %8.1f  %s\n", acc, loss, test, r->epochs_done, r->seconds,
-                cv_trial_status_name(r->status));
-    }
+    board_line(out, st, NULL, 0);
+    for (int64_t i = 0; i < st->n_rows && i < top; i++)
+        board_line(out, st, &st->rows[order[i]], i + 1);
 }
 
 int cv_report_leaderboard_file(FILE *out, const char *path, int top, cv_error *err)
@@ -245,7 +301,15 @@ void cv_report_live(FILE *out, const cv_study *st, int top, bool live)
 /* ---- sections -------------------------------------------------------------------- */
 
 
-static void print_status(FILE *out, const cv_study *st)
+void cv_report_describe(FILE *out, const cv_study *st)
+{
+    fprintf(out, "study %s, %s search, %d round%s of %d trials, metric %s (%s is better)",
+            st->job.name ? st->job.name : "?", cv_job_method_name(&st->job), st->rounds,
+            st->rounds == 1 ? "" : "s", st->trials_per_round, cv_report_metric_name(st),
+            st->metric == CV_METRIC_DEV_LOSS ? "lower" : "higher");
+}
+
+void cv_report_status(FILE *out, const cv_study *st)
 {
     cv_report_counts c;
     cv_report_count(st, &c);
@@ -295,11 +359,7 @@ static void print_status(FILE *out, const cv_study *st)
     }
 }
 
-/* What the figures depend on: the run that started the file, then the runs
- * after it (resumes, continued trials), flagged where they ran on other
- * BLAS kernels or another caviar (their trials may differ in the last
- * bits from what the first kind of machine would have trained). */
-static void print_provenance(FILE *out, const cv_study *st)
+void cv_report_provenance(FILE *out, const cv_study *st)
 {
     if (st->n_runs == 0) {
         fprintf(out, "provenance: not recorded (a file of caviar 0.1.0)\n");
@@ -354,54 +414,95 @@ static void print_effects(FILE *out, const cv_study *st, const cv_report_effect 
                  "best and median of the trials with a %s;\nnear: how many of the bin's "
                  "trials come within 1%% of the best, %s %s)\n",
             metric, metric, st->metric == CV_METRIC_DEV_LOSS ? "<=" : ">=", thr);
-    bool lr = cv_space_dim_of(st->space, CV_P_LEARNING_RATE) != NULL;
+    static const int widths[] = {-22, 6, 8, 8, 8, 10};
     for (int k = 0; k < n; k++) {
         const cv_report_effect *f = &e[k];
-        const cv_space_dim *dim = cv_space_dim_of(st->space, f->param);
-        static const char *const scales[] = {"linear", "log10 x", "log10(1 - x)", "values"};
-        if (f->categorical)
-            fprintf(out, "  %s (values)\n", cv_param_get_info(f->param)->name);
-        else
-            fprintf(out, "  %s (%s, %d bins on %s)\n", cv_param_get_info(f->param)->name,
-                    cv_dist_name(dim->dist), f->n_bins, scales[dim->scale]);
-        fprintf(out, "    %-22s %6s %8s %8s %8s %10s", f->categorical ? "value" : "range",
-                "trials", "diverged", "best", "median", "near");
-        if (f->categorical && lr)
-            fprintf(out, "  learning rates reaching near the best");
-        fputc('\n', out);
-        for (int b = 0; b < f->n_bins; b++) {
-            const cv_report_bin *bin = &f->bins[b];
-            char range[80], a[32], c[32], bs[16] = "-", md[16] = "-", near[24];
-            if (f->categorical) {
-                cv_param_format(f->param, bin->lo, range, sizeof range);
-            } else if (isnan(bin->lo)) {
-                snprintf(range, sizeof range, "(no integer)");
-            } else {
-                cv_report_value(st, f->param, bin->lo, a, sizeof a);
-                cv_report_value(st, f->param, bin->hi, c, sizeof c);
-                if (dim->integer && bin->lo == bin->hi)
-                    snprintf(range, sizeof range, "%s", a);
+        char title[160], cellbuf[96];
+        cv_report_effect_title(st, f, title, sizeof title);
+        fprintf(out, "  %s\n", title);
+        int cols = cv_report_effect_columns(st, f);
+        for (int b = -1; b < f->n_bins; b++) { /* -1: the headings */
+            fputs("  ", out);
+            for (int col = 0; col < cols; col++) {
+                const char *cs = cellbuf;
+                if (b >= 0)
+                    cv_report_effect_cell(st, f, b, col, cellbuf, sizeof cellbuf);
                 else
-                    snprintf(range, sizeof range, "[%s, %s]", a, c);
-            }
-            if (bin->n > 0) {
-                snprintf(bs, sizeof bs, "%.4f", bin->best);
-                snprintf(md, sizeof md, "%.4f", bin->median);
-            }
-            snprintf(near, sizeof near, "%d (%.0f%%)", bin->near,
-                     bin->trials > 0 ? 100.0 * bin->near / bin->trials : 0.0);
-            fprintf(out, "    %-22s %6d %8d %8s %8s %10s", range, bin->trials, bin->diverged, bs,
-                    md, near);
-            if (f->categorical && lr) {
-                if (bin->near > 0) {
-                    cv_report_short_number(bin->lr_lo, a, sizeof a);
-                    cv_report_short_number(bin->lr_hi, c, sizeof c);
-                    fprintf(out, "  [%s, %s]: %.2f decades", a, c, log10(bin->lr_hi / bin->lr_lo));
-                } else {
-                    fprintf(out, "  none");
-                }
+                    cs = cv_report_effect_heading(f, col);
+                if (col < 6)
+                    fprintf(out, " %s%*s", col == 0 ? " " : "", widths[col], cs);
+                else
+                    fprintf(out, "  %s", cs);
             }
             fputc('\n', out);
+        }
+    }
+}
+
+void cv_report_effect_title(const cv_study *st, const cv_report_effect *e, char *buf, size_t size)
+{
+    static const char *const scales[] = {"linear", "log10 x", "log10(1 - x)", "values"};
+    const cv_space_dim *dim = cv_space_dim_of(st->space, e->param);
+    if (e->categorical)
+        snprintf(buf, size, "%s (values)", cv_param_get_info(e->param)->name);
+    else
+        snprintf(buf, size, "%s (%s, %d bins on %s)", cv_param_get_info(e->param)->name,
+                 cv_dist_name(dim->dist), e->n_bins, scales[dim->scale]);
+}
+
+int cv_report_effect_columns(const cv_study *st, const cv_report_effect *e)
+{
+    return e->categorical && cv_space_dim_of(st->space, CV_P_LEARNING_RATE) != NULL ? 7 : 6;
+}
+
+const char *cv_report_effect_heading(const cv_report_effect *e, int col)
+{
+    static const char *const names[] = {"range", "trials", "diverged", "best", "median", "near",
+                                        "learning rates reaching near the best"};
+    return col == 0 && e->categorical ? "value" : names[col];
+}
+
+void cv_report_effect_cell(const cv_study *st, const cv_report_effect *e, int b, int col,
+                           char *buf, size_t size)
+{
+    const cv_report_bin *bin = &e->bins[b];
+    const cv_space_dim *dim = cv_space_dim_of(st->space, e->param);
+    char a[32], c[32];
+    switch (col) {
+    case 0:
+        if (e->categorical) {
+            cv_param_format(e->param, bin->lo, buf, size);
+        } else if (isnan(bin->lo)) {
+            snprintf(buf, size, "(no integer)");
+        } else {
+            cv_report_value(st, e->param, bin->lo, a, sizeof a);
+            cv_report_value(st, e->param, bin->hi, c, sizeof c);
+            if (dim->integer && bin->lo == bin->hi)
+                snprintf(buf, size, "%s", a);
+            else
+                snprintf(buf, size, "[%s, %s]", a, c);
+        }
+        return;
+    case 1: snprintf(buf, size, "%d", bin->trials); return;
+    case 2: snprintf(buf, size, "%d", bin->diverged); return;
+    case 3:
+    case 4:
+        if (bin->n > 0)
+            snprintf(buf, size, "%.4f", col == 3 ? bin->best : bin->median);
+        else
+            snprintf(buf, size, "-");
+        return;
+    case 5:
+        snprintf(buf, size, "%d (%.0f%%)", bin->near,
+                 bin->trials > 0 ? 100.0 * bin->near / bin->trials : 0.0);
+        return;
+    default:
+        if (bin->near > 0) {
+            cv_report_short_number(bin->lr_lo, a, sizeof a);
+            cv_report_short_number(bin->lr_hi, c, sizeof c);
+            snprintf(buf, size, "[%s, %s]: %.2f decades", a, c, log10(bin->lr_hi / bin->lr_lo));
+        } else {
+            snprintf(buf, size, "none");
         }
     }
 }
@@ -433,113 +534,142 @@ static void round_region(const cv_study *st, const cv_round_row *r, cv_param p, 
     }
 }
 
-/* One cell of the rounds table: padded unless it is the row's last. */
-static void cell(FILE *out, const char *s, bool last)
+int cv_report_rounds_rows(const cv_study *st)
 {
-    if (last)
-        fprintf(out, " %s\n", s);
-    else
-        fprintf(out, " %-24s", s);
+    return st->n_rounds > 0 ? 3 + cv_space_dims(st->space) : 0;
+}
+
+const char *cv_report_rounds_label(const cv_study *st, int row)
+{
+    static const char *const names[] = {"round", "trials"};
+    if (row < 2)
+        return names[row];
+    if (row == 2)
+        return cv_report_metric_name(st);
+    return cv_param_get_info(cv_space_dim_get(st->space, row - 3)->param)->name;
+}
+
+void cv_report_rounds_cell(const cv_study *st, int row, int64_t r, char *buf, size_t size)
+{
+    int round = (int)st->round_rows[r].round;
+    if (row == 0) {
+        snprintf(buf, size, "%d", round);
+    } else if (row == 1) {
+        int n = 0;
+        for (int64_t i = 0; i < st->n_rows; i++)
+            n += st->rows[i].round == round && st->rows[i].parent < 0 &&
+                 st->rows[i].status != CV_TRIAL_INTERRUPTED;
+        snprintf(buf, size, "%d", n);
+    } else if (row == 2) {
+        double best = NAN;
+        int64_t trial = -1;
+        for (int64_t i = 0; i < st->n_rows; i++) {
+            const cv_trial_row *t = &st->rows[i];
+            double m = cv_study_metric(st, t);
+            if (t->round == round && t->parent < 0 && cv_metric_better(st->metric, m, best))
+                best = m, trial = t->trial;
+        }
+        snprintf(buf, size, "-");
+        if (trial >= 0)
+            snprintf(buf, size, "%.4f (trial %lld)", best, (long long)trial);
+    } else {
+        round_region(st, &st->round_rows[r], cv_space_dim_get(st->space, row - 3)->param, buf,
+                     size);
+    }
 }
 
 static void print_rounds(FILE *out, const cv_study *st)
 {
     if (st->n_rounds == 0)
         return;
-    const char *metric = cv_report_metric_name(st);
     fprintf(out, "\ncoarse to fine: each round's region and what it found\n");
-    int64_t last = st->n_rounds - 1;
     char text[160];
-    fprintf(out, "  %-14s", "round");
-    for (int64_t r = 0; r < st->n_rounds; r++) {
-        snprintf(text, sizeof text, "%d", (int)st->round_rows[r].round);
-        cell(out, text, r == last);
-    }
-    fprintf(out, "  %-14s", "trials");
-    for (int64_t r = 0; r < st->n_rounds; r++) {
-        int n = 0;
-        for (int64_t i = 0; i < st->n_rows; i++)
-            n += st->rows[i].round == st->round_rows[r].round && st->rows[i].parent < 0 &&
-                 st->rows[i].status != CV_TRIAL_INTERRUPTED;
-        snprintf(text, sizeof text, "%d", n);
-        cell(out, text, r == last);
-    }
-    fprintf(out, "  %-14s", metric);
-    for (int64_t r = 0; r < st->n_rounds; r++) {
-        double best = NAN;
-        int64_t trial = -1;
-        for (int64_t i = 0; i < st->n_rows; i++) {
-            const cv_trial_row *row = &st->rows[i];
-            double m = cv_study_metric(st, row);
-            if (row->round == st->round_rows[r].round && row->parent < 0 &&
-                cv_metric_better(st->metric, m, best))
-                best = m, trial = row->trial;
-        }
-        snprintf(text, sizeof text, "-");
-        if (trial >= 0)
-            snprintf(text, sizeof text, "%.4f (trial %lld)", best, (long long)trial);
-        cell(out, text, r == last);
-    }
-    for (int d = 0; d < cv_space_dims(st->space); d++) {
-        cv_param p = cv_space_dim_get(st->space, d)->param;
-        fprintf(out, "  %-14s", cv_param_get_info(p)->name);
+    for (int row = 0; row < cv_report_rounds_rows(st); row++) {
+        fprintf(out, "  %-14s", cv_report_rounds_label(st, row));
         for (int64_t r = 0; r < st->n_rounds; r++) {
-            round_region(st, &st->round_rows[r], p, text, sizeof text);
-            cell(out, text, r == last);
+            cv_report_rounds_cell(st, row, r, text, sizeof text);
+            if (r == st->n_rounds - 1) /* padded unless it is the row's last */
+                fprintf(out, " %s\n", text);
+            else
+                fprintf(out, " %-24s", text);
         }
     }
+}
+
+bool cv_report_halving(const cv_study *st, cv_report_halving_info *h)
+{
+    const cv_job *job = &st->job;
+    memset(h, 0, sizeof *h);
+    bool halving = job->search.schedule == CV_SCHEDULE_ASHA ||
+                   job->search.schedule == CV_SCHEDULE_HYPERBAND; /* not PBT: no rungs */
+    if (!halving || st->n_rows == 0)
+        return false;
+    int64_t b = job->search.min_epochs;
+    for (; b < job->search.max_epochs && h->n < CV_REPORT_MAX_RUNGS - 1;
+         b *= job->search.reduction_factor)
+        h->rungs[h->n++].budget = (int)b;
+    h->rungs[h->n++].budget = job->search.max_epochs;
+    for (int64_t i = 0; i < st->n_rows; i++) {
+        h->epochs += st->rows[i].epochs_done;
+        h->full += st->rows[i].config.epochs;
+    }
+    for (int k = 0; k < h->n; k++) {
+        cv_report_rung *g = &h->rungs[k];
+        g->best = NAN;
+        for (int64_t i = 0; i < st->n_rows; i++) {
+            const cv_trial_row *r = &st->rows[i];
+            if (r->budget > g->budget) {
+                g->beyond++;
+            } else if (r->budget == g->budget) {
+                g->ended++;
+                double m = cv_study_metric(st, r);
+                if (isfinite(m) && (!isfinite(g->best) || cv_metric_better(st->metric, m, g->best)))
+                    g->best = m;
+            }
+        }
+    }
+    return true;
+}
+
+void cv_report_halving_title(FILE *out, const cv_study *st, const cv_report_halving_info *h)
+{
+    const cv_job *job = &st->job;
+    fprintf(out, "successive halving (%s, %d bracket%s, reduction factor %d): rungs of",
+            cv_job_method_name(job), job->search.brackets, job->search.brackets == 1 ? "" : "s",
+            job->search.reduction_factor);
+    for (int k = 0; k < h->n; k++)
+        fprintf(out, "%s %d", k ? "," : "", h->rungs[k].budget);
+    fprintf(out, " epochs");
+}
+
+void cv_report_halving_saved(FILE *out, const cv_study *st, const cv_report_halving_info *h)
+{
+    fprintf(out, "epochs trained: %lld, against %lld had every trial trained all %d (%.0f%% "
+                 "saved)",
+            (long long)h->epochs, (long long)h->full, st->job.search.max_epochs,
+            h->full > 0 ? 100.0 * (double)(h->full - h->epochs) / (double)h->full : 0.0);
 }
 
 /* Successive halving: where the trials ended, by budget, and the epochs
  * it saved against training every trial in full. */
 static void print_halving(FILE *out, const cv_study *st)
 {
-    const cv_job *job = &st->job;
-    if ((job->search.schedule != CV_SCHEDULE_ASHA &&
-         job->search.schedule != CV_SCHEDULE_HYPERBAND) ||
-        st->n_rows == 0)
+    cv_report_halving_info h;
+    if (!cv_report_halving(st, &h))
         return;
-    int budgets[64], nb = 0;
-    int64_t b = job->search.min_epochs;
-    for (; b < job->search.max_epochs && nb < 63; b *= job->search.reduction_factor)
-        budgets[nb++] = (int)b;
-    budgets[nb++] = job->search.max_epochs;
-    fprintf(out, "\nsuccessive halving (%s, %d bracket%s, reduction factor %d): rungs of",
-            cv_job_method_name(job), job->search.brackets, job->search.brackets == 1 ? "" : "s",
-            job->search.reduction_factor);
-    for (int k = 0; k < nb; k++)
-        fprintf(out, "%s %d", k ? "," : "", budgets[k]);
-    fprintf(out, " epochs\n  %6s  %12s  %14s  %9s\n", "budget", "ended there", "trained beyond",
+    fputc('\n', out);
+    cv_report_halving_title(out, st, &h);
+    fprintf(out, "\n  %6s  %12s  %14s  %9s\n", "budget", "ended there", "trained beyond",
             "best there");
-    int64_t epochs = 0, full = 0;
-    for (int64_t i = 0; i < st->n_rows; i++) {
-        epochs += st->rows[i].epochs_done;
-        full += st->rows[i].config.epochs;
-    }
-    for (int k = 0; k < nb; k++) {
-        int64_t ended = 0, beyond = 0;
-        double best = NAN;
-        for (int64_t i = 0; i < st->n_rows; i++) {
-            const cv_trial_row *r = &st->rows[i];
-            if (r->budget > budgets[k]) {
-                beyond++;
-            } else if (r->budget == budgets[k]) {
-                ended++;
-                double m = cv_study_metric(st, r);
-                if (isfinite(m) && (!isfinite(best) || cv_metric_better(st->metric, m, best)))
-                    best = m;
-            }
-        }
+    for (int k = 0; k < h.n; k++) {
         char bs[16] = "-";
-        if (isfinite(best))
-            snprintf(bs, sizeof bs, "%.4f", best);
-        fprintf(out, "  %6d  %12lld  %14lld  %9s\n", budgets[k], (long long)ended,
-                (long long)beyond, bs);
+        if (isfinite(h.rungs[k].best))
+            snprintf(bs, sizeof bs, "%.4f", h.rungs[k].best);
+        fprintf(out, "  %6d  %12lld  %14lld  %9s\n", h.rungs[k].budget,
+                (long long)h.rungs[k].ended, (long long)h.rungs[k].beyond, bs);
     }
-    fprintf(out, "epochs trained: %lld, against %lld had every trial trained all %d (%.0f%% "
-                 "saved)\n",
-            (long long)epochs, (long long)full, job->search.max_epochs,
-            full > 0 ? 100.0 * (double)(full - epochs) / (double)full : 0.0);
+    cv_report_halving_saved(out, st, &h);
+    fputc('\n', out);
 }
 
 int cv_report_print(FILE *out, const cv_study *st, int top, cv_error *err)
@@ -555,13 +685,11 @@ int cv_report_print(FILE *out, const cv_study *st, int top, cv_error *err)
     }
     int64_t ranked = cv_study_rank(st, order);
     const char *metric = cv_report_metric_name(st);
-    fprintf(out, "%s: study %s, %s search, %d round%s of %d trials, metric %s (%s is better)\n",
-            st->path, st->job.name ? st->job.name : "?",
-            cv_job_method_name(&st->job), st->rounds, st->rounds == 1 ? "" : "s",
-            st->trials_per_round, metric,
-            st->metric == CV_METRIC_DEV_LOSS ? "lower" : "higher");
-    print_status(out, st);
-    print_provenance(out, st);
+    fprintf(out, "%s: ", st->path);
+    cv_report_describe(out, st);
+    fputc('\n', out);
+    cv_report_status(out, st);
+    cv_report_provenance(out, st);
     if (st->n_rows == 0) {
         fprintf(out, "no trial has finished yet\n");
         goto done;

@@ -11,7 +11,10 @@
  * region is a `parameters:` block that caviar's own parser accepts, inside
  * the job's space, holding the best trials, rounded outward. A study
  * written through the store reads back folded to one row per trial, with
- * its rounds and summed run times. The figures have one mark per trial. */
+ * its rounds and summed run times. The figures have one mark per trial. The
+ * HTML page escapes what comes from the file, points nowhere outside
+ * itself, reloads itself only when asked, and replaces its file whole; a
+ * page that cannot be written is refused before any work. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <math.h>
@@ -495,6 +499,96 @@ static void test_svg_marks(void **state)
     cv_study_free(&st);
 }
 
+/* ---- the page ------------------------------------------------------------------ */
+
+/* How many times needle occurs in s. */
+static int count_in(const char *s, const char *needle)
+{
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    return n;
+}
+
+/* The page of st (cv_report_html) as a fresh string. */
+static char *page_of(const cv_study *st, int refresh)
+{
+    cv_error err = {0};
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    OK(cv_report_html(f, st, 4, refresh, &err));
+    CHECK(fclose(f) == 0 && text != NULL, "the page was not written");
+    return text;
+}
+
+static void test_html_page(void **state)
+{
+    (void)state;
+    cv_error err = {0};
+    static const char text[] =
+        "name: \"a <script>alert('x')</script> & b\"\n"
+        "search: {trials: 40, rounds: 1, seed: 3}\n"
+        "parameters:\n"
+        "  learning_rate: {distribution: log_uniform, min: 1.0e-4, max: 1}\n"
+        "  hidden_units: {values: [8, 16, 32]}\n";
+    cv_study st;
+    synthetic_study(&st, text, 40, CV_METRIC_DEV_ACCURACY);
+    st.runs = calloc(1, sizeof *st.runs);
+    assert_non_null(st.runs);
+    st.n_runs = 1;
+    snprintf(st.runs[0].hosts, sizeof st.runs[0].hosts, "<b>node1</b> x2");
+    snprintf(st.runs[0].cpu_model, sizeof st.runs[0].cpu_model, "\"quoted\" & <cpu>");
+
+    char *page = page_of(&st, 0);
+    CHECK(strncmp(page, "<!DOCTYPE html>\n", 16) == 0, "a document");
+    CHECK(strstr(page, "a &lt;script&gt;alert('x')&lt;/script&gt; &amp; b") != NULL,
+          "the job's name escaped");
+    CHECK(count_in(page, "<script") == 1, "one script, the page's own");
+    CHECK(strstr(page, "&lt;b&gt;node1&lt;/b&gt; x2") != NULL && strstr(page, "<b>") == NULL,
+          "the hosts escaped");
+    CHECK(strstr(page, "&quot;quoted&quot; &amp; &lt;cpu&gt;") != NULL, "the CPU escaped");
+    CHECK(strstr(page, "http") == NULL && strstr(page, "<?xml") == NULL,
+          "nothing from outside, no XML declaration inside the page");
+    CHECK(strstr(page, "http-equiv") == NULL, "no reload unless asked");
+    /* every trial with a metric: a row, and a mark in each parameter's figure
+     * and in parallel coordinates (4 trials x 2 sets x 2 panels in the curves,
+     * none here: no curves loaded) */
+    int with_metric = 40 - 40 / 11;
+    CHECK(count_in(page, "<tr") >= 40, "a row per trial");
+    CHECK(count_in(page, "class=\"trial\"") == 3 * with_metric, "%d marks, expected %d",
+          count_in(page, "class=\"trial\""), 3 * with_metric);
+    CHECK(count_in(page, "<svg") == count_in(page, "</svg>"), "every figure closed");
+    free(page);
+
+    page = page_of(&st, 7);
+    CHECK(strstr(page, "<meta http-equiv=\"refresh\" content=\"7\">") != NULL, "reloads every 7 s");
+    free(page);
+
+    /* the file: whole, nothing left beside it */
+    const char *path = tu_path("page.html");
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    OK(cv_report_html_check(path, NULL, &err));
+    CHECK(access(tmp, F_OK) != 0, "the check leaves nothing behind");
+    OK(cv_report_html_file(&st, path, 4, 0, &err));
+    OK(cv_report_html_file(&st, path, 4, 0, &err)); /* replaces it */
+    CHECK(access(path, F_OK) == 0 && access(tmp, F_OK) != 0, "the page, and no PATH.tmp");
+    CHECK(cv_report_html_check(tu_path(""), NULL, &err) == CV_ERR_INPUT &&
+              strstr(err.msg, "is a directory") != NULL,
+          "a directory: %s", err.msg);
+    cv_error_clear(&err);
+    CHECK(cv_report_html_check(tu_path("no/such/page.html"), NULL, &err) == CV_ERR_INPUT &&
+              strstr(err.msg, "no/such/page.html: cannot write the page there") != NULL,
+          "a missing directory: %s", err.msg);
+    cv_error_clear(&err);
+    CHECK(cv_report_html_check(path, path, &err) == CV_ERR_INPUT &&
+              strstr(err.msg, "is the results file") != NULL,
+          "the results file: %s", err.msg);
+    cv_study_free(&st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -504,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_suggest_parses),
         cmocka_unit_test(test_store_study),
         cmocka_unit_test(test_svg_marks),
+        cmocka_unit_test(test_html_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
