@@ -328,6 +328,25 @@ static void put_rounds(FILE *out, const cv_study *st)
     fputs("</tbody></table>\n</section>\n", out);
 }
 
+/* Population-based training: the population's figure, then the
+ * generations and the best member's schedule as the text report has them. */
+static int put_pbt(FILE *out, const cv_report_figs *fg, cv_error *err)
+{
+    char note[128];
+    fputs("<section id=\"pbt\">\n<h2>Population-based training</h2>\n<figure>\n", out);
+    if (cv_report_fig_pbt(fg, out, note, sizeof note))
+        fputs("<figcaption>Each member's explored parameter (top) and metric (bottom) over the "
+              "epochs, across the trials it went through; a triangle marks an exploit (the "
+              "member copied a top member's state and explored its hyperparameters); black: "
+              "the best member. Hover a line or a triangle for what happened.</figcaption>\n",
+              out);
+    fputs("</figure>\n", out);
+    int rc = put_captured(out, "<pre class=\"schedule\">", cv_report_pbt, fg->st, "</pre>\n",
+                          err);
+    fputs("</section>\n", out);
+    return rc;
+}
+
 /* Successive halving: where the trials ended, by budget. */
 static void put_halving(FILE *out, const cv_study *st)
 {
@@ -412,6 +431,8 @@ int cv_report_html(FILE *out, const cv_study *st, int top, int refresh, cv_error
     cv_report_halving_info rungs;
     if (fg.n > 0 && cv_report_halving(st, &rungs))
         fputs("<li><a href=\"#halving\">Successive halving</a></li>", out);
+    if (fg.n > 0 && st->job.search.schedule == CV_SCHEDULE_PBT)
+        fputs("<li><a href=\"#pbt\">Population-based training</a></li>", out);
     if (analyzed)
         fputs("<li><a href=\"#next\">Next region</a></li>", out);
     fputs("</ul></nav>\n<main>\n", out);
@@ -435,6 +456,8 @@ int cv_report_html(FILE *out, const cv_study *st, int top, int refresh, cv_error
             goto done;
         put_rounds(out, st);
         put_halving(out, st);
+        if (st->job.search.schedule == CV_SCHEDULE_PBT && (rc = put_pbt(out, &fg, err)) != 0)
+            goto done;
         if (analyzed)
             put_region(out, st, yaml, n_best, fg.n);
     }

@@ -127,4 +127,10 @@ int cv_report_fig_curves(const cv_report_figs *fg, FILE *f, char *note, size_t s
                          cv_error *err);
 void cv_report_fig_parallel(const cv_report_figs *fg, FILE *f, char *note, size_t size);
 
+/* A pbt study's population (needs st->curves): each member's explored
+ * parameter (learning_rate when explored) and metric over the epochs, the
+ * exploits marked, the best member in black. Returns false, writing
+ * nothing, for a study without lineage. */
+bool cv_report_fig_pbt(const cv_report_figs *fg, FILE *f, char *note, size_t size);
+
 #endif

@@ -828,6 +828,202 @@ void cv_report_fig_parallel(const cv_report_figs *fg, FILE *f, char *note, size_
 
 /* ---- all of them ------------------------------------------------------------------ */
 
+/* ---- population-based training ---------------------------------------------------- */
+
+/* The parameter a pbt figure follows: learning_rate when explored, else the
+ * first explored one (-1: none). */
+static int pbt_param(const cv_study *st)
+{
+    const cv_pbt_spec *pbt = &st->job.search.pbt;
+    if (pbt->mutate[CV_P_LEARNING_RATE] && cv_space_dim_of(st->space, CV_P_LEARNING_RATE))
+        return CV_P_LEARNING_RATE;
+    for (int p = 0; p < CV_P_COUNT; p++)
+        if (pbt->mutate[p] && cv_space_dim_of(st->space, (cv_param)p) != NULL)
+            return p;
+    return -1;
+}
+
+/* The /lineage row of member m in generation g, or NULL. */
+static const cv_lineage_row *pbt_row(const cv_study *st, int m, int g)
+{
+    for (int64_t i = 0; i < st->n_lineage; i++)
+        if (st->lineage[i].member == m && st->lineage[i].generation == g)
+            return &st->lineage[i];
+    return NULL;
+}
+
+/* The folded row of trial id, or NULL. */
+static const cv_trial_row *pbt_trial(const cv_study *st, int64_t id)
+{
+    for (int64_t i = 0; i < st->n_rows; i++)
+        if (st->rows[i].trial == id)
+            return &st->rows[i];
+    return NULL;
+}
+
+/* Member m's metric at epoch e (1-based), from the curve of the trial in
+ * force then; NaN when not trained yet. */
+static double pbt_metric_at(const cv_study *st, int m, int gens, int interval, int e)
+{
+    int g = (e - 1) / interval;
+    const cv_lineage_row *l = g < gens ? pbt_row(st, m, g) : NULL;
+    if (l == NULL)
+        return NAN;
+    for (int64_t i = 0; i < st->n_curves; i++)
+        if (st->curves[i].trial == l->trial && st->curves[i].epoch == e)
+            return cv_metric_pick(st->metric, st->curves[i].dev_accuracy,
+                                  st->curves[i].dev_loss);
+    return NAN;
+}
+
+/* An exploit's mark: a downward triangle at (x, y) naming what happened. */
+static void pbt_exploit_mark(FILE *f, double x, double y, const cv_lineage_row *l,
+                             const char *color)
+{
+    fprintf(f, "<path class=\"exploit\" d=\"M%.1f %.1fl5 -8h-10z\" fill=\"%s\" stroke=\"#000\" "
+               "stroke-width=\"0.7\"><title>",
+            x, y, color);
+    char head[96];
+    snprintf(head, sizeof head, "member %d at epoch %d: exploited, now trial %lld: ", l->member,
+             l->from_epoch, (long long)l->trial);
+    cv_report_put_escaped(f, head);
+    cv_report_put_escaped(f, l->explore);
+    fputs("</title></path>\n", f);
+}
+
+bool cv_report_fig_pbt(const cv_report_figs *fg, FILE *f, char *note, size_t size)
+{
+    const cv_study *st = fg->st;
+    const cv_job *job = &st->job;
+    int param = pbt_param(st);
+    if (job->search.schedule != CV_SCHEDULE_PBT || st->n_lineage == 0 || param < 0)
+        return false;
+    const int P = st->trials_per_round, I = job->search.pbt.interval,
+              max = job->search.max_epochs, gens = (max + I - 1) / I;
+    const cv_space_dim *dim = cv_space_dim_of(st->space, (cv_param)param);
+    const bool log = dim->scale == CV_SCALE_LOG;
+    const char *name = cv_param_get_info((cv_param)param)->name;
+    int64_t best_trial = cv_report_pbt_best(st);
+    int best_member = -1;
+    for (int64_t i = 0; i < st->n_lineage; i++)
+        if (st->lineage[i].trial == best_trial)
+            best_member = st->lineage[i].member;
+
+    const int W = 900, H = 620, L = 90, R = 30;
+    const double x0 = L, x1 = W - R, top0 = 50, top1 = 270, bot0 = 320, bot1 = 560;
+    char title[160];
+    snprintf(title, sizeof title, "Population-based training: each member's %s and %s", name,
+             cv_report_metric_name(st));
+    svg_begin(f, fg->inline_html, W, H, title);
+    axis x = {0, max, x0, x1};
+
+    /* the parameter's range over every trial */
+    double lo = INFINITY, hi = -INFINITY;
+    for (int64_t i = 0; i < st->n_rows; i++) {
+        double v = cv_config_get(&st->rows[i].config, (cv_param)param);
+        if (log && v > 0)
+            v = log10(v);
+        lo = fmin(lo, v), hi = fmax(hi, v);
+    }
+    if (!(hi > lo))
+        lo -= 0.5, hi += 0.5;
+    double pad = 0.05 * (hi - lo);
+    axis yp = {lo - pad, hi + pad, top1, top0};
+    char label[64];
+    snprintf(label, sizeof label, "%s%s", name, log ? " (log scale)" : "");
+    y_axis(f, &yp, x0, x1, label, log);
+
+    /* the metric's range over the members' curves */
+    double mlo = INFINITY, mhi = -INFINITY;
+    for (int m = 0; m < P; m++)
+        for (int e = 1; e <= max; e++) {
+            double v = pbt_metric_at(st, m, gens, I, e);
+            if (isfinite(v))
+                mlo = fmin(mlo, v), mhi = fmax(mhi, v);
+        }
+    if (!(mhi > mlo))
+        mlo = 0, mhi = 1;
+    double mpad = 0.05 * (mhi - mlo);
+    axis ym = {mlo - mpad, mhi + mpad, bot1, bot0};
+    y_axis(f, &ym, x0, x1, cv_report_metric_name(st), false);
+
+    /* epochs under both panels, generation boundaries across them */
+    for (int g = 0; g <= gens; g++) {
+        int e = g * I < max ? g * I : max;
+        char s[16];
+        snprintf(s, sizeof s, "%d", e);
+        fprintf(f, "<line class=\"generation\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                   "stroke=\"#ddd\" stroke-dasharray=\"3 3\"/>\n",
+                px(&x, e), top0, px(&x, e), bot1);
+        text_at(f, px(&x, e), bot1 + 16, "middle", "", s);
+    }
+    for (int k = 0; k < 2; k++)
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n",
+                x0, k ? bot1 : top1, x1, k ? bot1 : top1);
+    text_at(f, (x0 + x1) / 2, bot1 + 36, "middle", "", "epoch (dashed lines: generations)");
+
+    int marks = 0;
+    for (int pass = 0; pass < 2; pass++) /* the best member last, on top */
+        for (int m = 0; m < P; m++) {
+            const bool best = m == best_member;
+            if (best != (pass == 1))
+                continue;
+            char color[16];
+            snprintf(color, sizeof color, "%s", best ? "#000" : round_colors[m % N_ROUND_COLORS]);
+            const char *dash = best ? "" : (m / N_ROUND_COLORS) % 2 ? " stroke-dasharray=\"6 3\"" : "";
+            const double width = best ? 2.5 : 1.2;
+            /* the parameter: a step per generation */
+            fprintf(f, "<polyline class=\"member\" fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\""
+                       "%s points=\"",
+                    color, width, dash);
+            for (int g = 0; g < gens; g++) {
+                const cv_lineage_row *l = pbt_row(st, m, g);
+                const cv_trial_row *t = l != NULL ? pbt_trial(st, l->trial) : NULL;
+                if (t == NULL)
+                    break;
+                double v = cv_config_get(&t->config, (cv_param)param);
+                v = log ? log10(v) : v;
+                fprintf(f, "%.1f,%.1f %.1f,%.1f ", px(&x, l->from_epoch), px(&yp, v),
+                        px(&x, l->to_epoch), px(&yp, v));
+            }
+            fprintf(f, "\"><title>member %d%s</title></polyline>\n", m,
+                    best ? " (the best member's schedule)" : "");
+            /* the metric: its curve across the trials it went through */
+            fprintf(f, "<polyline class=\"member\" fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\""
+                       "%s points=\"",
+                    color, width, dash);
+            for (int e = 1; e <= max; e++) {
+                double v = pbt_metric_at(st, m, gens, I, e);
+                if (isfinite(v))
+                    fprintf(f, "%.1f,%.1f ", px(&x, e), px(&ym, v));
+            }
+            fprintf(f, "\"><title>member %d%s</title></polyline>\n", m,
+                    best ? " (the best member)" : "");
+            /* exploits, marked on both panels */
+            for (int g = 1; g < gens; g++) {
+                const cv_lineage_row *l = pbt_row(st, m, g);
+                const cv_trial_row *t = l != NULL ? pbt_trial(st, l->trial) : NULL;
+                if (l == NULL || strcmp(l->decision, "exploit") != 0 || t == NULL)
+                    continue;
+                double v = cv_config_get(&t->config, (cv_param)param);
+                v = log ? log10(v) : v;
+                pbt_exploit_mark(f, px(&x, l->from_epoch), px(&yp, v), l, color);
+                double mv = pbt_metric_at(st, m, gens, I, l->from_epoch + 1);
+                if (isfinite(mv))
+                    pbt_exploit_mark(f, px(&x, l->from_epoch + 1), px(&ym, mv), l, color);
+                marks++;
+            }
+        }
+    /* a key */
+    fprintf(f, "<path d=\"M%.1f %.1fl5 -8h-10z\" fill=\"#fff\" stroke=\"#000\"/>\n", x1 - 360,
+            top0 - 2);
+    text_at(f, x1 - 350, top0 - 2, "start", "",
+            "an exploit: copied a top member, explored; black: the best");
+    fputs("</svg>\n", f);
+    snprintf(note, size, "%d members, %d generations, %d exploits", P, gens, marks);
+    return true;
+}
+
 int cv_report_figs_init(cv_report_figs *fg, const cv_study *st, int top, bool inline_html,
                         cv_error *err)
 {
@@ -880,6 +1076,21 @@ int cv_report_svg(const cv_study *st, const char *dir, int top, FILE *log, cv_er
         if (fclose(f) != 0 || bad)
             rc = rc != 0 ? rc : cv_fail(err, CV_ERR_IO, "%s: cannot write the figure", path);
         if (rc == 0 && log != NULL)
+            fprintf(log, "wrote %s: %s\n", path, note);
+    }
+    if (rc == 0 && fg.n > 0 && st->job.search.schedule == CV_SCHEDULE_PBT) {
+        char path[4200], note[128];
+        snprintf(path, sizeof path, "%s/pbt.svg", dir);
+        FILE *f = fopen(path, "w");
+        if (f == NULL)
+            rc = cv_fail(err, CV_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+        bool drawn = f != NULL && cv_report_fig_pbt(&fg, f, note, sizeof note);
+        bool bad = f != NULL && ferror(f) != 0;
+        if (f != NULL && (fclose(f) != 0 || bad))
+            rc = cv_fail(err, CV_ERR_IO, "%s: cannot write the figure", path);
+        if (f != NULL && !drawn)
+            remove(path);
+        else if (rc == 0 && log != NULL)
             fprintf(log, "wrote %s: %s\n", path, note);
     }
     cv_report_figs_free(&fg);

@@ -108,6 +108,19 @@ expect_grep 'a random study: --replay retrains a pbt member' "$T/err" "replay of
 expect_status 2 "replay of a trial that is not there" -- "$caviar" train --replay "$T/p1.h5" --trial 999
 expect_grep 'no such trial' "$T/err" "replay of a missing trial"
 
+# ---- report: the generations, the best member's schedule, pbt.svg, the page --------
+expect_status 0 "report" -- "$caviar" report "$T/p1.h5" --svg "$T/svg"
+expect_grep '^population-based training: a population of 8, generations of 3 epochs to 12' "$T/out" "report: pbt section"
+expect_grep "^the best member's schedule: trial [0-9]+, dev_accuracy" "$T/out" "report: the best member"
+expect_grep '^  epochs  1-[0-9]+ +trial [0-9]+ +from scratch: learning_rate=' "$T/out" "report: the first stretch"
+expect_grep 'wrote .*/pbt.svg: 8 members, 4 generations, [1-9][0-9]* exploits' "$T/out" "report: pbt.svg"
+xmllint --noout "$T/svg/pbt.svg" 2>"$T/xml" || fail "pbt.svg is not well-formed: $(head -c 300 "$T/xml")"
+grep -q 'class="exploit"' "$T/svg/pbt.svg" || fail "pbt.svg marks no exploit"
+expect_status 0 "report --html" -- "$caviar" report "$T/p1.h5" --html "$T/p.html"
+$PY "$here/html_check.py" static "$T/p.html" >"$T/hc" 2>&1 || fail "the page: $(head -c 400 "$T/hc")"
+grep -q '<section id="pbt">' "$T/p.html" && grep -q 'class="exploit"' "$T/p.html" ||
+  fail "the page has no population-based training section"
+
 # ---- kill -9 mid-generation, then resume: the uninterrupted table ----------------
 expect_status 0 "uninterrupted" -- "${MPI[@]}" -np 3 "$caviar" run "$T/slow.yaml" -o "$T/ref.h5"
 for delay in 0 0.4; do
