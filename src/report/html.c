@@ -290,10 +290,14 @@ static int put_figures(FILE *out, const cv_report_figs *fg, cv_error *err)
     fprintf(out, "<figcaption>Dev (solid) and train (dashed) accuracy and loss per epoch of the "
                  "best %d trials, each labelled by its rank at its end%s.</figcaption>\n</figure>\n"
                  "</section>\n",
-            fg->top, fg->st->job.search.schedule != CV_SCHEDULE_FULL
-                         ? "; grey: the dev curves of trials successive halving stopped, each "
-                           "ending in a cross"
-                         : "");
+            fg->top,
+            fg->st->job.search.schedule == CV_SCHEDULE_PBT
+                ? "; grey: the dev curves of trials population-based training replaced, each "
+                  "ending in a cross where its member was exploited"
+            : fg->st->job.search.schedule != CV_SCHEDULE_FULL
+                ? "; grey: the dev curves of trials successive halving stopped, each ending in "
+                  "a cross"
+                : "");
     if (cv_space_dims(fg->st->space) == 0)
         return 0;
     fputs("<section id=\"parallel\">\n<h2>Parallel coordinates</h2>\n<figure>\n", out);

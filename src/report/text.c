@@ -108,6 +108,8 @@ const char *cv_report_board_heading(const cv_study *st, int col)
                                         "dev_loss", "test_acc", "epochs", "seconds", "status"};
     cv_param p = 0;
     board_col c = board_column(st, col, &p);
+    if (c == COL_RUNG && st->job.search.schedule == CV_SCHEDULE_PBT)
+        return "gen"; /* the generation of the trial's last segment */
     return c == COL_PARAM ? cv_param_get_info(p)->name : names[c];
 }
 
