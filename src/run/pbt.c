@@ -92,8 +92,7 @@ static int record(pbt *s, const cv_lineage_row *row, cv_error *err)
     return cv_recorder_lineage(s->rec, row, err);
 }
 
-/* A new trial for member k from generation g on (parent -1: from
- * scratch). */
+/* A new trial of configuration cfg for member k from generation g on. */
 static int64_t new_trial(pbt *s, int k, int g, const cv_config *cfg)
 {
     int64_t id = s->n++;
@@ -171,20 +170,24 @@ static int exploit(pbt *s, int k, int place, const int *order, int n_top, cv_err
     end_trial(s, old);
     const int64_t id = new_trial(s, k, g, &cfg);
     /* a resume copies only what the file does not hold yet: a state the
-     * trial has, or has gone past, stays */
+     * trial has, or has gone past, stays. A parent's state that is lost
+     * (a side file removed) is not the study's end: the runner trains the
+     * trial from scratch instead, and says so. */
     int rc = 0;
+    cv_error cerr = {0};
     if (s->progress == NULL) {
-        rc = cv_recorder_copy_state(s->rec, parent, id, at, err);
+        rc = cv_recorder_copy_state(s->rec, parent, id, at, &cerr);
     } else if (s->progress[id] <= at) {
         float *have = NULL;
         int64_t n = 0;
-        cv_error ignore = {0};
-        if (cv_recorder_load_state(s->rec, id, at, &have, &n, &ignore) != 0)
-            rc = cv_recorder_copy_state(s->rec, parent, id, at, err);
+        if (cv_recorder_load_state(s->rec, id, at, &have, &n, &cerr) != 0)
+            rc = cv_recorder_copy_state(s->rec, parent, id, at, &cerr);
         free(have);
     }
-    if (rc != 0)
+    if (rc != 0 && rc != CV_ERR_INPUT) {
+        *err = cerr;
         return rc;
+    }
     cv_lineage_row row = {.trial = id, .member = k, .generation = g, .from_epoch = at,
                           .to_epoch = to_epoch(s, g), .parent = parent, .metric = metric,
                           .place = place, .of = s->P};
