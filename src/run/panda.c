@@ -553,9 +553,7 @@ static int replay_train(replay_run *rr, const cv_stretch *s, int n_s, const cv_t
         }
         size_t size = cv_nn_state_size(net);
         float *b = malloc(size * sizeof *b);
-        if (state == NULL && k > 0)
-            rc = cv_fail(p->err, CV_ERR_NOMEM, "out of memory for a state");
-        else if (b == NULL)
+        if (b == NULL)
             rc = cv_fail(p->err, CV_ERR_NOMEM, "out of memory for a state");
         if (rc == 0) {
             if (k == 0)
@@ -603,10 +601,11 @@ static int replay_train(replay_run *rr, const cv_stretch *s, int n_s, const cv_t
     return rc;
 }
 
-/* Compares the replay's curve (the run's /curves when recorded, else the
- * figures printed) with the study's: every epoch of the schedule against
- * the curve row of the trial that trained it there. Returns the epochs
- * that differ, or -1 when the study's curves could not be read. */
+/* Compares the replay's figure of each epoch (mine, by 0-based epoch)
+ * with the study's: every epoch of the schedule against the curve row of
+ * the trial that trained it there, bit for bit; *compared: how many were
+ * found. Returns the epochs that differ, or -1 when the study's curves
+ * could not be read. */
 static int64_t compare_curves(cv_store *src, const cv_stretch *s, int n_s, const double *mine,
                               cv_metric metric, int64_t *compared)
 {
