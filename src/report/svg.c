@@ -497,10 +497,11 @@ static int trial_curve(const cv_study *st, int64_t trial, cv_curve_row *out, int
 
 /* One panel: accuracy (what = 0) or loss (1) per epoch of the k curves:
  * the first n_top in colour (dev and train), the rest (trials successive
- * halving stopped) grey, dev only, each ending in a cross where it was
+ * halving or pbt stopped) grey, dev only, each ending in a cross where it was
  * stopped. With labels, each coloured dev curve ends in its rank, so that
  * the curves read without colour. */
-static void curve_panel(FILE *f, cv_curve_row *const *curves, const int *len, int k, int n_top,
+static void curve_panel(FILE *f, const char *by, cv_curve_row *const *curves, const int *len,
+                        int k, int n_top,
                         int what, double x0, double x1, double y0, double y1, int max_epoch,
                         bool labels)
 {
@@ -565,8 +566,8 @@ static void curve_panel(FILE *f, cv_curve_row *const *curves, const int *len, in
             ex = px(&x, c->epoch), ey = px(&y, v);
             fprintf(f, "%.1f,%.1f ", ex, ey);
         }
-        fprintf(f, "\"><title>trial %lld dev %s (stopped by halving)</title></polyline>\n",
-                (long long)curves[j][0].trial, what ? "loss" : "accuracy");
+        fprintf(f, "\"><title>trial %lld dev %s (stopped by %s)</title></polyline>\n",
+                (long long)curves[j][0].trial, what ? "loss" : "accuracy", by);
         if (isfinite(ex))
             fprintf(f, "<path class=\"stop\" d=\"M%.1f %.1fl6 6m0 -6l-6 6\" stroke=\"#888\" "
                        "transform=\"translate(-3 -3)\"/>\n", ex, ey);
@@ -650,17 +651,18 @@ int cv_report_fig_curves(const cv_report_figs *fg, FILE *f, char *note, size_t s
 
     if (n_top == 0 || stopped == 0)
         n_top = k;
+    const char *by = st->job.search.schedule == CV_SCHEDULE_PBT ? "pbt" : "halving";
     const int W = 1000, H = 460;
     char title[160];
     if (n_top < k)
         snprintf(title, sizeof title, "learning curves of the best %d trials (solid: dev, "
-                 "dashed: train); grey: dev of the %d that halving stopped", n_top, k - n_top);
+                 "dashed: train); grey: dev of the %d that %s stopped", n_top, k - n_top, by);
     else
         snprintf(title, sizeof title, "learning curves of the best %d trials (solid: dev, "
                  "dashed: train)", k);
     svg_begin(f, fg->inline_html, W, H, title);
-    curve_panel(f, curves, len, k, n_top, 0, 80, 400, 50, 380, max_epoch, fg->inline_html);
-    curve_panel(f, curves, len, k, n_top, 1, 500, 820, 50, 380, max_epoch, fg->inline_html);
+    curve_panel(f, by, curves, len, k, n_top, 0, 80, 400, 50, 380, max_epoch, fg->inline_html);
+    curve_panel(f, by, curves, len, k, n_top, 1, 500, 820, 50, 380, max_epoch, fg->inline_html);
     /* legend: one colour per trial, one dash per set */
     double lx = 845, ly = 56;
     text_at(f, lx, ly, "start", "font-weight=\"bold\"", "trial (rank)");
