@@ -125,7 +125,12 @@ static int record(master *m, const cv_segment *seg, int rank, const cv_trial_res
                                                          res->last_dev_accuracy,
                                                          res->last_dev_loss)};
     int rc = 0;
-    if (st != NULL && st->n_last > 0)
+    /* the trial's earlier rows reach the file before its state moves on:
+     * a resume then needs at most the state before this one, which the
+     * store keeps */
+    if (st != NULL && st->n_last > 0 && seg->from_epoch > 0)
+        rc = cv_recorder_flush(m->rec, err);
+    if (rc == 0 && st != NULL && st->n_last > 0)
         rc = cv_recorder_save_state(m->rec, seg->trial, row.epochs_done, st->last, st->n_last,
                                     err);
     if (rc == 0)

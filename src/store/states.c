@@ -9,9 +9,14 @@
  * header (magic, trial, epochs, float count), the floats as the network
  * saved them, and a checksum over all of it; written under a temp name,
  * fsynced and renamed, so that a killed run leaves the previous state or
- * the new one, never half of one, and a resume finds what it needs. */
+ * the new one, never half of one. The state before the newest is kept
+ * beside it (state_NNNNNN.prev.bin): a run killed after a segment saved
+ * its state but before the file got the segment's rows resumes from the
+ * one before, which the file's rows confirm (the runner flushes a trial's
+ * rows before saving its next state, so no older one is ever needed). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,17 +45,22 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
     return h;
 }
 
-static void state_path(char *buf, size_t size, const cv_store *s, int64_t trial)
+static void state_path(char *buf, size_t size, const cv_store *s, int64_t trial, bool prev)
 {
-    snprintf(buf, size, "%s/state_%06lld.bin", s->ckpt_dir, (long long)trial);
+    snprintf(buf, size, "%s/state_%06lld%s.bin", s->ckpt_dir, (long long)trial,
+             prev ? ".prev" : "");
 }
 
 int cv_store_save_state(cv_store *s, int64_t trial, int epochs, const float *state, int64_t n,
                         cv_error *err)
 {
-    char path[4096], tmp[4200];
-    state_path(path, sizeof path, s, trial);
+    char path[4096], prev[4096], tmp[4200];
+    state_path(path, sizeof path, s, trial, false);
+    state_path(prev, sizeof prev, s, trial, true);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (rename(path, prev) != 0 && errno != ENOENT)
+        return cv_fail(err, CV_ERR_IO, "%s: cannot keep trial %lld's state: %s", prev,
+                       (long long)trial, strerror(errno));
     state_header h = {.trial = trial, .epochs = epochs, .n = n};
     memcpy(h.magic, STATE_MAGIC, sizeof h.magic);
     uint64_t sum = fnv(fnv(0xcbf29ce484222325ULL, &h, sizeof h), state, (size_t)n * sizeof *state);
@@ -72,11 +82,10 @@ int cv_store_save_state(cv_store *s, int64_t trial, int epochs, const float *sta
     return 0;
 }
 
-int cv_store_load_state(cv_store *s, int64_t trial, int epochs, float **state, int64_t *n,
-                        cv_error *err)
+/* Loads the state in path (see cv_store_load_state). */
+static int load_file(const char *path, int64_t trial, int epochs, float **state, int64_t *n,
+                     cv_error *err)
 {
-    char path[4096];
-    state_path(path, sizeof path, s, trial);
     *state = NULL;
     *n = 0;
     FILE *f = fopen(path, "rb");
@@ -118,10 +127,25 @@ done:
     return ret;
 }
 
+int cv_store_load_state(cv_store *s, int64_t trial, int epochs, float **state, int64_t *n,
+                        cv_error *err)
+{
+    char path[4096], prev[4096];
+    state_path(path, sizeof path, s, trial, false);
+    state_path(prev, sizeof prev, s, trial, true);
+    int rc = load_file(path, trial, epochs, state, n, err);
+    if (rc != CV_ERR_INPUT)
+        return rc;
+    cv_error ignore = {0};
+    return load_file(prev, trial, epochs, state, n, &ignore) == 0 ? 0 : rc;
+}
+
 void cv_store_drop_state(cv_store *s, int64_t trial)
 {
     char path[4096];
-    state_path(path, sizeof path, s, trial);
+    state_path(path, sizeof path, s, trial, false);
+    unlink(path);
+    state_path(path, sizeof path, s, trial, true);
     unlink(path);
 }
 

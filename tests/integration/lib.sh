@@ -116,7 +116,8 @@ for name in ["trials"] + sys.argv[3:]:
     x, nx = rows(a, name)
     y, ny = rows(b, name)
     if x != y:
-        sys.exit(f"/{name} differs ({nx} and {ny} rows)")
+        diff = [(p, q) for p, q in zip(x, y) if p != q][:2]
+        sys.exit(f"/{name} differs ({nx} and {ny} rows), first: {diff}")
     if nx == 0:
         sys.exit(f"/{name} is empty")
 EOF
