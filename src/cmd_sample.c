@@ -77,7 +77,8 @@ int cv_cmd_sample(int argc, char **argv)
     bool column[CV_P_COUNT];
     printf("trial,round");
     for (int p = 0; p < CV_P_COUNT; p++) {
-        column[p] = args.all || cv_space_dim_of(space, (cv_param)p) != NULL;
+        column[p] = cv_param_active((cv_param)p) &&
+                    (args.all || cv_space_dim_of(space, (cv_param)p) != NULL);
         if (column[p])
             printf(",%s", cv_param_get_info((cv_param)p)->name);
     }

@@ -81,13 +81,22 @@ static void print_searched(const cv_space *s)
     }
 }
 
+/* The parameters of the vocabulary in use (caviar's, or a program's). */
+static int active_count(void)
+{
+    int n = 0;
+    for (int p = 0; p < CV_P_COUNT; p++)
+        n += cv_param_active((cv_param)p);
+    return n;
+}
+
 /* The constants, "(default)" for those the job does not give. */
 static void print_constants(const cv_job *job, const cv_space *s)
 {
     const cv_config *base = cv_space_base(s);
-    printf("constants (%d):\n", CV_P_COUNT - cv_space_dims(s));
+    printf("constants (%d):\n", active_count() - cv_space_dims(s));
     for (int p = 0; p < CV_P_COUNT; p++) {
-        if (cv_space_dim_of(s, (cv_param)p) != NULL)
+        if (cv_space_dim_of(s, (cv_param)p) != NULL || !cv_param_active((cv_param)p))
             continue;
         char v[64];
         cv_param_format((cv_param)p, cv_config_get(base, (cv_param)p), v, sizeof v);
@@ -113,8 +122,15 @@ int cv_cmd_validate(int argc, char **argv)
 
     int trials = cv_space_trials(space), rounds = cv_space_rounds(space);
     printf("job: %s (name: %s)\n", job.path, job.name);
-    printf("data: %s%s%s\n", job.data.source, job.data.test ? ", test " : "",
-           job.data.test ? job.data.test : "");
+    if (cv_job_has_trainer(&job)) {
+        printf("trainer:");
+        for (int i = 0; i < job.trainer.n_command; i++)
+            printf(" %s", job.trainer.command[i]);
+        printf(" (in %s)\n", job.trainer.workdir);
+    } else {
+        printf("data: %s%s%s\n", job.data.source, job.data.test ? ", test " : "",
+               job.data.test ? job.data.test : "");
+    }
     printf("search: %s, %d trial%s per round, %d round%s", cv_job_method_name(&job),
            trials, trials == 1 ? "" : "s", rounds, rounds == 1 ? "" : "s");
     if (rounds > 1)
@@ -153,7 +169,7 @@ int cv_cmd_validate(int argc, char **argv)
                                  job.search.pbt.interval -
                              1) *
                  (int)(job.search.pbt.quantile * trials);    printf("valid: %d searched, %d constant; %lld trial%s in all; %d warning%s\n",
-           cv_space_dims(space), CV_P_COUNT - cv_space_dims(space), total, total == 1 ? "" : "s",
+           cv_space_dims(space), active_count() - cv_space_dims(space), total, total == 1 ? "" : "s",
            warnings, warnings == 1 ? "" : "s");
 
 done:

@@ -55,8 +55,15 @@ typedef enum cv_param {
     CV_P_DROPOUT,
     CV_P_INIT,
     CV_P_PATIENCE,
-    CV_P_COUNT
+    /* A program's own parameters (a job with `trainer:`): CV_PROGRAM_SLOTS
+     * slots, named and typed by the job (cv_vocab_set_program); unnamed
+     * slots take no part in anything. */
+    CV_P_PROGRAM,
+    CV_P_COUNT = CV_P_PROGRAM + 16
 } cv_param;
+
+/* How many parameters of its own a program may have. */
+#define CV_PROGRAM_SLOTS (CV_P_COUNT - CV_P_PROGRAM)
 
 typedef enum cv_kind {
     CV_KIND_REAL, /* a real number */
@@ -86,6 +93,7 @@ typedef struct cv_config {
     double dropout;      /* probability of dropping a hidden unit */
     cv_init init;
     int patience; /* epochs without improvement before stopping; 0 = off */
+    double program[CV_PROGRAM_SLOTS]; /* a program's parameters (words: their index) */
 } cv_config;
 
 typedef struct cv_param_info {
@@ -101,8 +109,36 @@ typedef struct cv_param_info {
 /* The table entry of p; p must be < CV_P_COUNT. */
 const cv_param_info *cv_param_get_info(cv_param p);
 
-/* The parameter named name, or -1 if there is none. */
+/* The parameter named name among the active ones (cv_param_active), or -1
+ * if there is none. */
 int cv_param_lookup(const char *name);
+
+/* ---- a program's vocabulary ------------------------------------------------
+ * A job that names its own training program (trainer:) has parameters of
+ * the program's own names. They live in the slots CV_P_PROGRAM + k: the job
+ * parser names and types them here, for the whole process (the vocabulary
+ * is that of the last job parsed: every reader of a results file parses its
+ * job first). While a program's vocabulary is in use, the active parameters
+ * are `epochs` (the budget) and the named slots; otherwise caviar's own. */
+typedef struct cv_program_param {
+    const char *name;
+    cv_kind kind;             /* REAL, INT or WORD */
+    const char *const *words; /* WORD: the values as written */
+    int n_words;
+} cv_program_param;
+
+/* Names and types the first n slots (n <= CV_PROGRAM_SLOTS; names of at
+ * most 63 bytes), copying what it needs; n == 0 (or params NULL) returns to
+ * caviar's own vocabulary. Returns 0, or -1 (out of memory, too many: the
+ * vocabulary is then caviar's own). */
+int cv_vocab_set_program(const cv_program_param *params, int n);
+
+/* Whether a program's vocabulary is in use, and how many slots it names. */
+int cv_vocab_program_count(void);
+
+/* Whether p takes part in jobs, tables and reports under the vocabulary in
+ * use. */
+bool cv_param_active(cv_param p);
 
 /* The value of p in c, as a double. */
 double cv_config_get(const cv_config *c, cv_param p);

@@ -74,6 +74,22 @@ typedef struct cv_pbt_spec {
 
 #define CV_CHECKPOINTS_ALL (-1)
 
+/* trainer: the user's own training program instead of caviar's network
+ * (DESIGN.md, "Bring your own training program"). Each segment runs
+ * command (argv items, "{name}" replaced by that parameter's value: one
+ * item each, never through a shell) in workdir. */
+typedef struct cv_trainer {
+    char **command;       /* (n_command) items as written; NULL: caviar's own network */
+    int n_command;
+    char *workdir;        /* resolved against the job file's directory */
+    double grace_seconds; /* from SIGTERM to SIGKILL when a program is stopped */
+    cv_pos pos, command_pos;
+} cv_trainer;
+
+/* The longest name and categorical value of a program's parameter. */
+#define CV_PROGRAM_NAME_MAX 63
+#define CV_PROGRAM_WORD_MAX 63
+
 typedef struct cv_job {
     char *path; /* the job file as named on the command line */
     char *text; /* its whole text, NUL-terminated (stored in results files) */
@@ -113,7 +129,15 @@ typedef struct cv_job {
     double trial_timeout;
 
     cv_param_spec params[CV_P_COUNT];
+
+    /* A program's own training (trainer.command given), else caviar's
+     * network. Parsing such a job names the slots CV_P_PROGRAM + k after the
+     * job's parameters (cv_vocab_set_program, for the whole process). */
+    cv_trainer trainer;
 } cv_job;
+
+/* Whether job trains a program of its own (trainer:). */
+bool cv_job_has_trainer(const cv_job *job);
 
 /* Reads and parses the job file at path. On success the job owns its memory
  * (release with cv_job_free); on failure *job holds nothing to free and err

@@ -34,6 +34,10 @@
  * its values); deeper nesting is an error anyway, this bounds the tree. */
 #define MAX_DEPTH 32
 
+/* The most values a program's categorical parameter may list (the search
+ * space's limit, CV_SPACE_MAX_VALUES). */
+#define PROGRAM_MAX_WORDS 256
+
 /* The built-in data set, kept as a word rather than resolved as a path. */
 #define BUILTIN_SOURCE "fashion-mnist"
 
@@ -110,6 +114,7 @@ typedef struct parse {
     size_t len;
     cv_job *job;
     cv_error *err;
+    const node *const *command_items; /* trainer.command's items, for messages */
 } parse;
 
 static int clamp_int(size_t v)
@@ -1036,12 +1041,13 @@ static int parse_parameters(parse *P, const node *nd)
 {
     const char *names[CV_P_COUNT];
     const node *vals[CV_P_COUNT], *knodes[CV_P_COUNT];
-    int rc = section(P, nd, "parameters");
+    int rc = section(P, nd, "parameters"), n_names = 0;
     if (rc <= 0)
         return rc;
-    for (int p = 0; p < CV_P_COUNT; p++)
-        names[p] = cv_param_get_info((cv_param)p)->name;
-    if ((rc = collect(P, nd, "parameters", names, CV_P_COUNT, vals, knodes)) != 0)
+    for (int p = 0; p < CV_P_COUNT; p++) /* caviar's vocabulary, or the program's */
+        if (cv_param_active((cv_param)p))
+            names[n_names++] = cv_param_get_info((cv_param)p)->name;
+    if ((rc = collect(P, nd, "parameters", names, n_names, vals, knodes)) != 0)
         return rc;
 
     /* In file order, so that the first error in the file is the one shown. */
@@ -1057,7 +1063,7 @@ static int parse_parameters(parse *P, const node *nd)
         else if (is_null(v))
             rc = fail_at(P, v->pos,
                          "%s needs a value, a list of values or a mapping with a distribution",
-                         names[p]);
+                         cv_param_get_info(p)->name);
         else
             rc = param_value(P, p, v, "", &spec->value); /* a constant */
         if (rc != 0)
@@ -1066,6 +1072,262 @@ static int parse_parameters(parse *P, const node *nd)
         spec->pos = v->pos;
     }
     return 0;
+}
+
+/* ---- trainer: a program of the user's own -------------------------------- */
+
+/* The fields of a /trials row, which a program's parameter cannot be named. */
+static const char *const row_fields[] = {
+    "trial",          "round",         "status",     "worker",      "seed",
+    "parent",         "dev_accuracy",  "dev_loss",   "train_accuracy", "train_loss",
+    "test_accuracy",  "best_epoch",    "epochs_done", "rung",       "budget",
+    "seconds",        "samples_per_second"};
+
+/* Whether s is a name a placeholder can hold: [A-Za-z_][A-Za-z0-9_]*. */
+static bool is_identifier(const char *s, size_t n)
+{
+    if (n == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
+            return false;
+    return true;
+}
+
+/* trainer: {command: [...], workdir: DIR, grace_seconds: S}. */
+static int parse_trainer(parse *P, const node *nd)
+{
+    static const char *const keys[] = {"command", "workdir", "grace_seconds"};
+    const node *vals[3], *knodes[3];
+    cv_trainer *t = &P->job->trainer;
+    int rc = section(P, nd, "trainer");
+    if (rc == 0)
+        return fail_at(P, nd->pos, "trainer needs command: [PROGRAM, ARG, ...]");
+    if (rc < 0 || (rc = collect(P, nd, "trainer", keys, 3, vals, knodes)) != 0)
+        return rc;
+    t->pos = nd->pos;
+    const node *cmd = vals[0];
+    if (cmd == NULL)
+        return fail_at(P, nd->pos, "trainer needs command: [PROGRAM, ARG, ...]");
+    if (cmd->type != NODE_SEQUENCE)
+        return fail_at(P, cmd->pos,
+                       "trainer.command must be a list of argv items such as [/usr/bin/python3, "
+                       "train.py, --lr, \"{learning_rate}\"] (got %s): no shell runs it",
+                       node_kind(cmd));
+    if (cmd->n == 0)
+        return fail_at(P, cmd->pos, "trainer.command must not be empty: it names the program");
+    if (cmd->n > 4096)
+        return fail_at(P, cmd->pos, "trainer.command has %zu items; at most 4096", cmd->n);
+    if ((t->command = calloc(cmd->n, sizeof *t->command)) == NULL)
+        return fail_nomem(P);
+    t->n_command = (int)cmd->n;
+    t->command_pos = cmd->pos;
+    for (size_t i = 0; i < cmd->n; i++) {
+        const node *it = cmd->kids[i];
+        if (it->type != NODE_SCALAR)
+            return fail_at(P, it->pos, "trainer.command items must be strings (got %s)",
+                           node_kind(it));
+        if (i == 0 && it->str[0] == '\0')
+            return fail_at(P, it->pos, "trainer.command's first item must name the program "
+                                       "(got an empty string)");
+        if ((t->command[i] = copy_str(P, it->str)) == NULL)
+            return CV_ERR_NOMEM;
+    }
+    const char *dir = ".";
+    if (vals[1] != NULL && (dir = scalar(P, vals[1], "trainer.workdir", "a directory")) == NULL)
+        return CV_ERR_INPUT;
+    if (dir[0] == '\0')
+        return fail_at(P, vals[1]->pos, "trainer.workdir must be a directory (got an empty string)");
+    if ((t->workdir = resolve_path(P, dir)) == NULL)
+        return CV_ERR_NOMEM;
+    t->grace_seconds = 10;
+    if (vals[2] != NULL) {
+        static const char expected[] = "a number of seconds in (0, 3600]";
+        const char *s = scalar(P, vals[2], "trainer.grace_seconds", expected);
+        double v;
+        char got[64];
+        if (s == NULL)
+            return CV_ERR_INPUT;
+        if (cv_parse_number(s, &v) != 0 || !(v > 0 && v <= 3600)) {
+            cv_quote(s, got, sizeof got);
+            return fail_at(P, vals[2]->pos, "trainer.grace_seconds must be %s (got '%s')",
+                           expected, got);
+        }
+        t->grace_seconds = v;
+    }
+    return 0;
+}
+
+/* What a program's parameter is, from how the job writes it: words when
+ * any value is not a number, integers when every number is integral (and
+ * for int_uniform and log_int_uniform), otherwise reals. The scalars that
+ * are its values go to vals (n_vals; at most cap). */
+static cv_kind program_kind(const node *v, const node **vals, int *n_vals, int cap)
+{
+    *n_vals = 0;
+    if (v->type == NODE_MAPPING) {
+        const node *dist = NULL, *values = NULL, *value = NULL;
+        for (size_t k = 0; k + 1 < v->n; k += 2) {
+            const char *key = v->kids[k]->type == NODE_SCALAR ? v->kids[k]->str : "";
+            if (strcmp(key, "distribution") == 0)
+                dist = v->kids[k + 1];
+            else if (strcmp(key, "values") == 0)
+                values = v->kids[k + 1];
+            else if (strcmp(key, "value") == 0)
+                value = v->kids[k + 1];
+        }
+        if (values != NULL)
+            v = values;
+        else if (value != NULL)
+            v = value;
+        else if (dist != NULL && dist->type == NODE_SCALAR &&
+                 (strcmp(dist->str, "int_uniform") == 0 ||
+                  strcmp(dist->str, "log_int_uniform") == 0))
+            return CV_KIND_INT;
+        else
+            return CV_KIND_REAL;
+    }
+    if (v->type == NODE_SCALAR)
+        vals[(*n_vals)++] = v;
+    else if (v->type == NODE_SEQUENCE)
+        for (size_t i = 0; i < v->n && *n_vals < cap; i++)
+            if (v->kids[i]->type == NODE_SCALAR)
+                vals[(*n_vals)++] = v->kids[i];
+    bool integral = true;
+    for (int i = 0; i < *n_vals; i++) {
+        double x;
+        if (is_null(vals[i]) || cv_parse_number(vals[i]->str, &x) != 0)
+            return CV_KIND_WORD;
+        integral = integral && x == floor(x) && fabs(x) <= 9007199254740992.0;
+    }
+    return integral && *n_vals > 0 ? CV_KIND_INT : CV_KIND_REAL;
+}
+
+/* Names and types the program's parameters (every name of parameters:
+ * but epochs, the budget) before they are parsed. */
+static int program_vocabulary(parse *P, const node *nd)
+{
+    cv_program_param pp[CV_PROGRAM_SLOTS];
+    const char **words[CV_PROGRAM_SLOTS] = {0};
+    int n = 0, rc = 0;
+    if (nd == NULL || is_null(nd) || nd->type != NODE_MAPPING)
+        return cv_vocab_set_program(NULL, 0); /* section() reports a bad one */
+    for (size_t k = 0; k + 1 < nd->n && rc == 0; k += 2) {
+        const node *key = nd->kids[k], *v = nd->kids[k + 1];
+        char name[64];
+        if (key->type != NODE_SCALAR)
+            break; /* collect() reports it */
+        cv_quote(key->str, name, sizeof name);
+        size_t len = strlen(key->str);
+        if (strcmp(key->str, "epochs") == 0)
+            continue;
+        bool dup = false;
+        for (int i = 0; i < n; i++)
+            dup = dup || strcmp(pp[i].name, key->str) == 0;
+        if (dup)
+            continue; /* collect() reports it */
+        if (len > CV_PROGRAM_NAME_MAX || !is_identifier(key->str, len)) {
+            rc = fail_at(P, key->pos,
+                         "parameter name '%s': a program's parameter is named with letters, "
+                         "digits and '_' (not starting with a digit), at most %d of them",
+                         name, CV_PROGRAM_NAME_MAX);
+            break;
+        }
+        for (size_t f = 0; f < sizeof row_fields / sizeof row_fields[0] && rc == 0; f++)
+            if (strcmp(key->str, row_fields[f]) == 0)
+                rc = fail_at(P, key->pos,
+                             "parameter name '%s' is one of the results table's own columns; "
+                             "rename it (the program sees only its argv and CAVIAR_PARAMS)",
+                             name);
+        if (rc != 0)
+            break;
+        if (n == CV_PROGRAM_SLOTS) {
+            rc = fail_at(P, key->pos, "a program may have at most %d parameters besides epochs",
+                         CV_PROGRAM_SLOTS);
+            break;
+        }
+        const node *vals[PROGRAM_MAX_WORDS];
+        int n_vals = 0;
+        pp[n] = (cv_program_param){.name = key->str,
+                                   .kind = program_kind(v, vals, &n_vals,
+                                                        PROGRAM_MAX_WORDS)};
+        if (pp[n].kind == CV_KIND_WORD) {
+            if ((words[n] = calloc((size_t)n_vals, sizeof *words[n])) == NULL) {
+                rc = fail_nomem(P);
+                break;
+            }
+            for (int i = 0; i < n_vals && rc == 0; i++) {
+                if (is_null(vals[i]) || strlen(vals[i]->str) > CV_PROGRAM_WORD_MAX) {
+                    char got[64];
+                    cv_quote(vals[i]->str, got, sizeof got);
+                    rc = fail_at(P, vals[i]->pos,
+                                 "%s: a value must be a number, or a string of 1 to %d bytes "
+                                 "(got '%s')",
+                                 name, CV_PROGRAM_WORD_MAX, got);
+                }
+                words[n][i] = vals[i]->str;
+            }
+            pp[n].words = words[n];
+            pp[n].n_words = n_vals;
+        }
+        n++;
+    }
+    if (rc == 0 && cv_vocab_set_program(pp, n) != 0)
+        rc = fail_nomem(P);
+    for (int i = 0; i < CV_PROGRAM_SLOTS; i++)
+        free(words[i]);
+    return rc;
+}
+
+/* Every "{name}" of the command names a parameter; "{{" and "}}" stand for
+ * braces, and a brace not around a name is kept as it is. */
+static int check_placeholders(parse *P)
+{
+    const cv_trainer *t = &P->job->trainer;
+    for (int i = 0; i < t->n_command; i++) {
+        const char *s = t->command[i];
+        for (const char *c = s; *c != '\0'; c++) {
+            if ((c[0] == '{' && c[1] == '{') || (c[0] == '}' && c[1] == '}')) {
+                c++;
+                continue;
+            }
+            if (c[0] != '{')
+                continue;
+            const char *end = strchr(c + 1, '}');
+            if (end == NULL || !is_identifier(c + 1, (size_t)(end - c - 1)))
+                continue;
+            char name[CV_PROGRAM_NAME_MAX + 1];
+            size_t len = (size_t)(end - c - 1);
+            bool known = false;
+            if (len <= CV_PROGRAM_NAME_MAX) {
+                memcpy(name, c + 1, len);
+                name[len] = '\0';
+                known = cv_param_lookup(name) >= 0;
+            }
+            if (!known) {
+                char got[64], list[400];
+                const char *names[CV_P_COUNT];
+                int n = 0;
+                for (int p = 0; p < CV_P_COUNT; p++)
+                    if (cv_param_active((cv_param)p))
+                        names[n++] = cv_param_get_info((cv_param)p)->name;
+                cv_join(names, n, list, sizeof list);
+                cv_quote(c, got, sizeof got);
+                const node *it = P->command_items[i];
+                return fail_at(P, it->pos,
+                               "trainer.command item %d: '%.*s' names no parameter (expected "
+                               "one of: %s; write {{ for a literal brace)",
+                               i + 1, (int)(len + 2 < 60 ? len + 2 : 60), c, list);
+            }
+            c = end;
+        }
+    }
+    return 0;
+}
+
+bool cv_job_has_trainer(const cv_job *job)
+{
+    return job->trainer.command != NULL;
 }
 
 /* ---- the job ----------------------------------------------------------- */
@@ -1339,8 +1601,9 @@ static int check_pbt(parse *P)
 static int parse_top(parse *P, const node *root)
 {
     static const char *const keys[] = {"name",        "data",       "search",
-                                       "checkpoints", "parameters", "trial_timeout"};
-    const node *vals[6], *knodes[6];
+                                       "checkpoints", "parameters", "trial_timeout",
+                                       "trainer"};
+    const node *vals[7], *knodes[7];
     int rc;
     if (root == NULL || is_null(root))
         return 0; /* empty file, comments only, or "---": all defaults */
@@ -1348,8 +1611,22 @@ static int parse_top(parse *P, const node *root)
         return fail_at(P, root->pos, "a job file must be a mapping (name:, data:, search:, ...) at "
                                      "the top level (got %s)",
                        node_kind(root));
-    if ((rc = collect(P, root, "the job file", keys, 6, vals, knodes)) != 0)
+    if ((rc = collect(P, root, "the job file", keys, 7, vals, knodes)) != 0)
         return rc;
+    /* a program's parameters are named by the job itself: known before
+     * anything reads them */
+    if (vals[6] != NULL) {
+        if ((rc = parse_trainer(P, vals[6])) != 0 ||
+            (rc = program_vocabulary(P, vals[4])) != 0)
+            return rc;
+        if (vals[1] != NULL)
+            return fail_at(P, knodes[1]->pos,
+                           "data does not apply to a job with a trainer: the program reads its "
+                           "own data");
+        for (size_t k = 0; k + 1 < vals[6]->n; k += 2) /* parse_trainer checked it */
+            if (strcmp(vals[6]->kids[k]->str, "command") == 0)
+                P->command_items = (const node *const *)vals[6]->kids[k + 1]->kids;
+    }
     if (vals[0] != NULL) {
         const char *s = scalar(P, vals[0], "name", "a string");
         if (s == NULL)
@@ -1372,6 +1649,8 @@ static int parse_top(parse *P, const node *root)
         return rc;
     if (vals[5] != NULL && (rc = parse_timeout(P, vals[5])) != 0)
         return rc;
+    if (vals[6] != NULL && (rc = check_placeholders(P)) != 0)
+        return rc;
     if ((rc = check_halving(P)) != 0)
         return rc;
     return check_pbt(P);
@@ -1379,11 +1658,12 @@ static int parse_top(parse *P, const node *root)
 
 int cv_job_parse(cv_job *job, const char *path, const char *text, size_t len, cv_error *err)
 {
-    parse P = {path ? path : "<job>", text ? text : "", text ? len : 0, job, err};
+    parse P = {path ? path : "<job>", text ? text : "", text ? len : 0, job, err, NULL};
     node *root = NULL;
     int rc;
 
     memset(job, 0, sizeof *job);
+    cv_vocab_set_program(NULL, 0); /* caviar's own, unless the job names a trainer */
     if (P.len > JOB_MAX_BYTES) {
         rc = cv_fail(err, CV_ERR_INPUT, "%s: the file is larger than 1 MiB; expected a job file",
                      P.path);
@@ -1522,5 +1802,9 @@ void cv_job_free(cv_job *job)
     free(job->data.test);
     for (int p = 0; p < CV_P_COUNT; p++)
         free(job->params[p].values);
+    for (int i = 0; i < job->trainer.n_command; i++)
+        free(job->trainer.command[i]);
+    free(job->trainer.command);
+    free(job->trainer.workdir);
     memset(job, 0, sizeof *job);
 }

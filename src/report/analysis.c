@@ -355,6 +355,8 @@ int cv_report_suggest(const cv_study *st, char **yaml, int *n_best, cv_error *er
     put(&t, "parameters:\n");
     for (int p = 0; p < CV_P_COUNT; p++) {
         const cv_space_dim *dim = cv_space_dim_of(st->space, (cv_param)p);
+        if (!cv_param_active((cv_param)p))
+            continue;
         if (dim != NULL) {
             suggest_dim(&t, st, dim, &next, &full);
         } else if (st->job.params[p].given) {

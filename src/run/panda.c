@@ -30,7 +30,7 @@ static void print_data(const cv_data *data)
 static void print_config(const cv_config *cfg)
 {
     printf("configuration:");
-    for (int p = 0; p < CV_P_COUNT; p++) {
+    for (int p = 0; p < CV_P_PROGRAM; p++) {
         char buf[64];
         cv_param_format((cv_param)p, cv_config_get(cfg, (cv_param)p), buf, sizeof buf);
         printf("%s%s=%s", p % 6 == 0 ? "\n  " : "  ", cv_param_get_info((cv_param)p)->name, buf);

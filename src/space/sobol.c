@@ -2,7 +2,7 @@
  *
  * Direction numbers from S. Joe and F. Y. Kuo, "Constructing Sobol sequences
  * with better two-dimensional projections", SIAM J. Sci. Comput. 30 (2008),
- * file new-joe-kuo-6.21201, dimensions 2 to CV_P_COUNT (dimension 1 is van
+ * file new-joe-kuo-6.21201, dimensions 2 to SOBOL_MAX_DIMS (dimension 1 is van
  * der Corput's and needs none). Point i is the XOR of the direction numbers
  * picked by the bits of its Gray code, which is the sequence Joe and Kuo's
  * generator produces, reached directly by index: a trial needs only its own
@@ -28,7 +28,7 @@ typedef struct joe_kuo {
     unsigned m[7];
 } joe_kuo;
 
-static const joe_kuo joe_kuo_table[CV_P_COUNT - 1] = {
+static const joe_kuo joe_kuo_table[SOBOL_MAX_DIMS - 1] = {
     {1, 0, {1}},                        /* d = 2 */
     {2, 1, {1, 3}},                     /* 3 */
     {3, 1, {1, 3, 1}},                  /* 4 */

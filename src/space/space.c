@@ -339,6 +339,12 @@ int cv_space_create(cv_space **out, const cv_job *job, cv_error *err)
                      s->trials, s->rounds);
         goto error;
     }
+    if (s->method == CV_METHOD_SOBOL && s->n_dims > SOBOL_MAX_DIMS) {
+        rc = fail_at(s, err, job->search.method_pos,
+                     "search.method sobol samples at most %d searched parameters (got %d)",
+                     SOBOL_MAX_DIMS, s->n_dims);
+        goto error;
+    }
     if (s->method == CV_METHOD_SOBOL)
         for (int d = 0; d < s->n_dims; d++)
             space_sobol_init(s->sobol[d], d);

@@ -25,8 +25,11 @@
  * trials count up from 0, so they never reach it. */
 #define SPACE_ROUND_COUNTER UINT64_MAX
 
-/* Bits of a Sobol coordinate. */
+/* Bits of a Sobol coordinate, and the dimensions the sampler has direction
+ * numbers for (caviar's own vocabulary; a program's searched parameters
+ * beyond it are refused with method sobol). */
 #define SOBOL_BITS 32
+#define SOBOL_MAX_DIMS 20
 
 /* The continuous part of a ranged dimension's transform: x's scale value
  * s(x) (x, log10 x or -log10(1 - x): increasing in x) runs linearly from
@@ -94,7 +97,7 @@ double space_grid_value(const cv_space *s, int d, const cv_region *r, int j);
 
 /* ---- sobol.c ------------------------------------------------------------ */
 
-/* Fills dimension d's Sobol direction numbers (d < CV_P_COUNT). */
+/* Fills dimension d's Sobol direction numbers (d < SOBOL_MAX_DIMS). */
 void space_sobol_init(uint32_t v[SOBOL_BITS], int d);
 
 /* Coordinate d of the scrambled Sobol point `index`, in (0, 1); scramble

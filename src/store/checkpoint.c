@@ -95,7 +95,7 @@ static int write_group(hid_t loc, const char *gname, const cv_nn_state *state,
                        &info->dev_accuracy) < 0 ||
         cv_h5_attr_put(g, "dev_loss", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &info->dev_loss) < 0)
         goto error;
-    for (int p = 0; p < CV_P_COUNT; p++)
+    for (int p = 0; p < CV_P_PROGRAM; p++) /* a network's: caviar's own vocabulary */
         if (cv_h5_attr_put_param(g, (cv_param)p, cv_config_get(cfg, (cv_param)p)) < 0)
             goto error;
 
@@ -235,7 +235,7 @@ static int read_info(cv_store *s, hid_t g, const char *where, cv_checkpoint_info
     info->inputs = inputs;
     info->classes = classes;
     cv_config_defaults(&info->config);
-    for (int p = 0; p < CV_P_COUNT; p++) {
+    for (int p = 0; p < CV_P_PROGRAM; p++) {
         double v;
         int r = cv_h5_attr_get_param(g, (cv_param)p, &v);
         if (r == -1)

@@ -197,8 +197,8 @@ enum {
     T_WORKER,
     T_SEED,
     T_PARENT,
-    T_PARAMS, /* CV_P_COUNT hyperparameters */
-    T_DEV_ACCURACY = T_PARAMS + CV_P_COUNT,
+    T_PARAMS, /* the active hyperparameters (cv_param_active): up to CV_P_COUNT */
+    T_DEV_ACCURACY = T_PARAMS + CV_P_COUNT, /* less the inactive ones: see after_params */
     T_DEV_LOSS,
     T_TRAIN_ACCURACY,
     T_TRAIN_LOSS,
@@ -212,6 +212,24 @@ enum {
     T_COUNT
 };
 
+/* The active parameters, in vocabulary order: the columns of /trials
+ * (caviar's own vocabulary, or `epochs` and a program's parameters). */
+static int active_params(cv_param *list)
+{
+    int n = 0;
+    for (int p = 0; p < CV_P_COUNT; p++)
+        if (cv_param_active((cv_param)p))
+            list[n++] = (cv_param)p;
+    return n;
+}
+
+/* The field index of T_ field t (one after the parameters) when n parameters
+ * are active. */
+static int after_params(int t, int n)
+{
+    return t - CV_P_COUNT + n;
+}
+
 void cv_trials_layout(cv_layout *L)
 {
     memset(L, 0, sizeof *L);
@@ -221,13 +239,16 @@ void cv_trials_layout(cv_layout *L)
     cv_layout_add(L, "worker", CV_F_I32, 0);
     cv_layout_add(L, "seed", CV_F_U64, 0);
     cv_layout_add(L, "parent", CV_F_I64, 0);
-    for (int p = 0; p < CV_P_COUNT; p++) {
-        const cv_param_info *info = cv_param_get_info((cv_param)p);
+    cv_param list[CV_P_COUNT];
+    int n = active_params(list);
+    for (int k = 0; k < n; k++) {
+        const cv_param_info *info = cv_param_get_info(list[k]);
         static const cv_ftype of_kind[] = {[CV_KIND_REAL] = CV_F_F64,
                                            [CV_KIND_INT] = CV_F_I64,
                                            [CV_KIND_BOOL] = CV_F_BOOL,
                                            [CV_KIND_WORD] = CV_F_STR};
-        cv_layout_add(L, info->name, of_kind[info->kind], CV_WORD_LEN);
+        cv_layout_add(L, info->name, of_kind[info->kind],
+                      list[k] >= CV_P_PROGRAM ? CV_PROGRAM_WORD_LEN : CV_WORD_LEN);
     }
     cv_layout_add(L, "dev_accuracy", CV_F_F64, 0);
     cv_layout_add(L, "dev_loss", CV_F_F64, 0);
@@ -322,10 +343,12 @@ void cv_trial_pack(void *rec, const cv_layout *L, const void *row)
     cv_rec_put_i32(rec, L, T_WORKER, r->worker);
     cv_rec_put_u64(rec, L, T_SEED, r->seed);
     cv_rec_put_i64(rec, L, T_PARENT, r->parent);
-    for (int p = 0; p < CV_P_COUNT; p++) {
-        const cv_param_info *info = cv_param_get_info((cv_param)p);
-        double v = cv_config_get(&r->config, (cv_param)p);
-        int i = T_PARAMS + p;
+    cv_param list[CV_P_COUNT];
+    int n = active_params(list);
+    for (int k = 0; k < n; k++) {
+        const cv_param_info *info = cv_param_get_info(list[k]);
+        double v = cv_config_get(&r->config, list[k]);
+        int i = T_PARAMS + k;
         switch (info->kind) {
         case CV_KIND_REAL:
             cv_rec_put_f64(rec, L, i, v);
@@ -341,23 +364,23 @@ void cv_trial_pack(void *rec, const cv_layout *L, const void *row)
             break;
         }
     }
-    cv_rec_put_f64(rec, L, T_DEV_ACCURACY, r->dev_accuracy);
-    cv_rec_put_f64(rec, L, T_DEV_LOSS, r->dev_loss);
-    cv_rec_put_f64(rec, L, T_TRAIN_ACCURACY, r->train_accuracy);
-    cv_rec_put_f64(rec, L, T_TRAIN_LOSS, r->train_loss);
-    cv_rec_put_f64(rec, L, T_TEST_ACCURACY, r->test_accuracy);
-    cv_rec_put_i32(rec, L, T_BEST_EPOCH, r->best_epoch);
-    cv_rec_put_i32(rec, L, T_EPOCHS_DONE, r->epochs_done);
-    cv_rec_put_i32(rec, L, T_RUNG, r->rung);
-    cv_rec_put_i32(rec, L, T_BUDGET, r->budget);
-    cv_rec_put_f64(rec, L, T_SECONDS, r->seconds);
-    cv_rec_put_f64(rec, L, T_SAMPLES_PER_SECOND, r->samples_per_second);
+    cv_rec_put_f64(rec, L, after_params(T_DEV_ACCURACY, n), r->dev_accuracy);
+    cv_rec_put_f64(rec, L, after_params(T_DEV_LOSS, n), r->dev_loss);
+    cv_rec_put_f64(rec, L, after_params(T_TRAIN_ACCURACY, n), r->train_accuracy);
+    cv_rec_put_f64(rec, L, after_params(T_TRAIN_LOSS, n), r->train_loss);
+    cv_rec_put_f64(rec, L, after_params(T_TEST_ACCURACY, n), r->test_accuracy);
+    cv_rec_put_i32(rec, L, after_params(T_BEST_EPOCH, n), r->best_epoch);
+    cv_rec_put_i32(rec, L, after_params(T_EPOCHS_DONE, n), r->epochs_done);
+    cv_rec_put_i32(rec, L, after_params(T_RUNG, n), r->rung);
+    cv_rec_put_i32(rec, L, after_params(T_BUDGET, n), r->budget);
+    cv_rec_put_f64(rec, L, after_params(T_SECONDS, n), r->seconds);
+    cv_rec_put_f64(rec, L, after_params(T_SAMPLES_PER_SECOND, n), r->samples_per_second);
 }
 
 int cv_trial_unpack(cv_trial_row *r, const void *rec, const cv_layout *L, const char *path,
-                    int64_t k, cv_error *err)
+                    int64_t row, cv_error *err)
 {
-    char word[CV_WORD_LEN + 1];
+    char word[CV_PROGRAM_WORD_LEN + 1];
     memset(r, 0, sizeof *r);
     r->trial = cv_rec_get_i64(rec, L, T_TRIAL);
     r->round = cv_rec_get_i32(rec, L, T_ROUND);
@@ -366,13 +389,17 @@ int cv_trial_unpack(cv_trial_row *r, const void *rec, const cv_layout *L, const 
         return cv_fail(err, CV_ERR_INPUT,
                        "%s: /trials row %lld: status '%s': expected done, diverged, failed or "
                        "interrupted",
-                       path, (long long)k, word);
+                       path, (long long)row, word);
     r->worker = cv_rec_get_i32(rec, L, T_WORKER);
     r->seed = cv_rec_get_u64(rec, L, T_SEED);
     r->parent = cv_rec_get_i64(rec, L, T_PARENT);
-    for (int p = 0; p < CV_P_COUNT; p++) {
-        const cv_param_info *info = cv_param_get_info((cv_param)p);
-        int i = T_PARAMS + p;
+    cv_config_defaults(&r->config);
+    cv_param list[CV_P_COUNT];
+    int n = active_params(list);
+    for (int k = 0; k < n; k++) {
+        cv_param p = list[k];
+        const cv_param_info *info = cv_param_get_info(p);
+        int i = T_PARAMS + k;
         double v = NAN;
         switch (info->kind) {
         case CV_KIND_REAL:
@@ -392,28 +419,28 @@ int cv_trial_unpack(cv_trial_row *r, const void *rec, const cv_layout *L, const 
             if (isnan(v))
                 return cv_fail(err, CV_ERR_INPUT, "%s: /trials row %lld: %s '%s' is not one of "
                                                   "the words caviar knows",
-                               path, (long long)k, info->name, word);
+                               path, (long long)row, info->name, word);
             break;
         }
         char why[160];
-        if (cv_param_check((cv_param)p, v, why, sizeof why) != 0)
-            return cv_fail(err, CV_ERR_INPUT, "%s: /trials row %lld: %s", path, (long long)k,
+        if (cv_param_check(p, v, why, sizeof why) != 0)
+            return cv_fail(err, CV_ERR_INPUT, "%s: /trials row %lld: %s", path, (long long)row,
                            why);
-        cv_config_set(&r->config, (cv_param)p, v);
+        cv_config_set(&r->config, p, v);
     }
-    r->dev_accuracy = cv_rec_get_f64(rec, L, T_DEV_ACCURACY);
-    r->dev_loss = cv_rec_get_f64(rec, L, T_DEV_LOSS);
-    r->train_accuracy = cv_rec_get_f64(rec, L, T_TRAIN_ACCURACY);
-    r->train_loss = cv_rec_get_f64(rec, L, T_TRAIN_LOSS);
-    r->test_accuracy = cv_rec_get_f64(rec, L, T_TEST_ACCURACY);
-    r->best_epoch = cv_rec_get_i32(rec, L, T_BEST_EPOCH);
-    r->epochs_done = cv_rec_get_i32(rec, L, T_EPOCHS_DONE);
-    r->rung = cv_rec_get_i32(rec, L, T_RUNG);
-    r->budget = cv_rec_get_i32(rec, L, T_BUDGET);
+    r->dev_accuracy = cv_rec_get_f64(rec, L, after_params(T_DEV_ACCURACY, n));
+    r->dev_loss = cv_rec_get_f64(rec, L, after_params(T_DEV_LOSS, n));
+    r->train_accuracy = cv_rec_get_f64(rec, L, after_params(T_TRAIN_ACCURACY, n));
+    r->train_loss = cv_rec_get_f64(rec, L, after_params(T_TRAIN_LOSS, n));
+    r->test_accuracy = cv_rec_get_f64(rec, L, after_params(T_TEST_ACCURACY, n));
+    r->best_epoch = cv_rec_get_i32(rec, L, after_params(T_BEST_EPOCH, n));
+    r->epochs_done = cv_rec_get_i32(rec, L, after_params(T_EPOCHS_DONE, n));
+    r->rung = cv_rec_get_i32(rec, L, after_params(T_RUNG, n));
+    r->budget = cv_rec_get_i32(rec, L, after_params(T_BUDGET, n));
     if (r->budget <= 0) /* a file of an earlier version */
         r->budget = r->config.epochs;
-    r->seconds = cv_rec_get_f64(rec, L, T_SECONDS);
-    r->samples_per_second = cv_rec_get_f64(rec, L, T_SAMPLES_PER_SECOND);
+    r->seconds = cv_rec_get_f64(rec, L, after_params(T_SECONDS, n));
+    r->samples_per_second = cv_rec_get_f64(rec, L, after_params(T_SAMPLES_PER_SECOND, n));
     return 0;
 }
 

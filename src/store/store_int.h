@@ -70,6 +70,7 @@ struct cv_store {
 /* Fixed-length string widths in the tables. */
 #define CV_STATUS_LEN 12  /* "interrupted" */
 #define CV_WORD_LEN 16    /* the longest word of the vocabulary, "inverse_time" */
+#define CV_PROGRAM_WORD_LEN 64 /* a program's categorical values (the job refuses longer) */
 #define CV_VALUES_LEN 128 /* a round's categorical values */
 
 /* Rows per chunk of the appendable tables. */

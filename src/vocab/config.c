@@ -59,7 +59,15 @@ typedef struct param_row {
 /* In cv_param order. The defaults train the default network (2 x 256,
  * batch-normed, Adam) to about 88-89% test accuracy on Fashion-MNIST in 10
  * epochs. */
-static const param_row param_table[CV_P_COUNT] = {
+/* A program's parameter names (empty: the slot is unnamed). */
+static char program_names[CV_PROGRAM_SLOTS][64];
+
+/* Slot k: unnamed, any real number, held in cv_config.program[k]. */
+#define PROGRAM(k) \
+    [CV_P_PROGRAM + k] = {{program_names[k], CV_KIND_REAL, 0, -INFINITY, INFINITY, OPEN, OPEN, \
+                           NULL, 0}, AT(program[k], SLOT_DOUBLE)}
+
+static param_row param_table[CV_P_COUNT] = {
     [CV_P_LEARNING_RATE] = REAL(learning_rate, 0.001, 0, OPEN, INFINITY, OPEN),
     [CV_P_MOMENTUM] = REAL(momentum, 0.9, 0, CLOSED, 1, OPEN),
     [CV_P_BETA1] = REAL(beta1, 0.9, 0, CLOSED, 1, OPEN),
@@ -80,7 +88,90 @@ static const param_row param_table[CV_P_COUNT] = {
     [CV_P_DROPOUT] = REAL(dropout, 0, 0, CLOSED, 1, OPEN),
     [CV_P_INIT] = WORD(init, CV_INIT_HE, init_words),
     [CV_P_PATIENCE] = INT(patience, 0, 0, 1000000),
+    /* named and typed by cv_vocab_set_program */
+    PROGRAM(0), PROGRAM(1), PROGRAM(2), PROGRAM(3), PROGRAM(4), PROGRAM(5), PROGRAM(6),
+    PROGRAM(7), PROGRAM(8), PROGRAM(9), PROGRAM(10), PROGRAM(11), PROGRAM(12), PROGRAM(13),
+    PROGRAM(14), PROGRAM(15),
 };
+_Static_assert(CV_PROGRAM_SLOTS == 16, "one PROGRAM(k) row per slot");
+
+/* ---- a program's vocabulary -------------------------------------------- */
+
+/* The slots' words (owned here), and how many slots are named. */
+static char **program_words[CV_PROGRAM_SLOTS];
+static int n_program;
+
+/* An unnamed slot: nameless, and any real number. */
+static void slot_clear(int k)
+{
+    param_row *row = &param_table[CV_P_PROGRAM + k];
+    if (program_words[k] != NULL)
+        for (int w = 0; w < row->info.n_words; w++)
+            free(program_words[k][w]);
+    free(program_words[k]);
+    program_words[k] = NULL;
+    program_names[k][0] = '\0';
+    row->info = (cv_param_info){program_names[k], CV_KIND_REAL, 0, -INFINITY, INFINITY,
+                                OPEN, OPEN, NULL, 0};
+}
+
+int cv_vocab_set_program(const cv_program_param *params, int n)
+{
+    for (int k = 0; k < CV_PROGRAM_SLOTS; k++)
+        slot_clear(k);
+    n_program = 0;
+    if (params == NULL || n <= 0)
+        return 0;
+    if (n > CV_PROGRAM_SLOTS)
+        return -1;
+    for (int k = 0; k < n; k++) {
+        param_row *row = &param_table[CV_P_PROGRAM + k];
+        const cv_program_param *pp = &params[k];
+        snprintf(program_names[k], sizeof program_names[k], "%s", pp->name);
+        row->info.kind = pp->kind;
+        if (pp->kind == CV_KIND_INT) {
+            /* integers a double holds exactly */
+            row->info.lo = -9007199254740992.0;
+            row->info.hi = 9007199254740992.0;
+            row->info.lo_open = row->info.hi_open = false;
+        } else if (pp->kind == CV_KIND_WORD) {
+            program_words[k] = calloc(pp->n_words > 0 ? (size_t)pp->n_words : 1, sizeof(char *));
+            if (program_words[k] == NULL)
+                goto nomem;
+            row->info.n_words = pp->n_words;
+            for (int w = 0; w < pp->n_words; w++) {
+                size_t len = strlen(pp->words[w]) + 1;
+                if ((program_words[k][w] = malloc(len)) == NULL)
+                    goto nomem;
+                memcpy(program_words[k][w], pp->words[w], len);
+            }
+            row->info.words = (const char *const *)program_words[k];
+            row->info.lo = 0;
+            row->info.hi = pp->n_words - 1;
+            row->info.lo_open = row->info.hi_open = false;
+        }
+    }
+    n_program = n;
+    return 0;
+nomem:
+    for (int k = 0; k < CV_PROGRAM_SLOTS; k++)
+        slot_clear(k);
+    return -1;
+}
+
+int cv_vocab_program_count(void)
+{
+    return n_program;
+}
+
+bool cv_param_active(cv_param p)
+{
+    if ((unsigned)p >= CV_P_COUNT)
+        return false;
+    if (n_program == 0)
+        return p < CV_P_PROGRAM;
+    return p == CV_P_EPOCHS || (p >= CV_P_PROGRAM && (int)p < CV_P_PROGRAM + n_program);
+}
 
 const cv_param_info *cv_param_get_info(cv_param p)
 {
@@ -94,7 +185,7 @@ int cv_param_lookup(const char *name)
     if (name == NULL)
         return -1;
     for (int p = 0; p < CV_P_COUNT; p++)
-        if (strcmp(param_table[p].info.name, name) == 0)
+        if (cv_param_active((cv_param)p) && strcmp(cv_param_get_info((cv_param)p)->name, name) == 0)
             return p;
     return -1;
 }
@@ -144,7 +235,7 @@ void cv_config_defaults(cv_config *c)
 {
     memset(c, 0, sizeof *c);
     for (int p = 0; p < CV_P_COUNT; p++)
-        cv_config_set(c, (cv_param)p, param_table[p].info.def);
+        cv_config_set(c, (cv_param)p, cv_param_get_info((cv_param)p)->def);
 }
 
 /* ---- formatting -------------------------------------------------------- */
@@ -412,9 +503,11 @@ int cv_param_assign(const char *assignment, cv_param *param, double *value, cv_e
     if (p < 0) {
         char list[400];
         const char *names[CV_P_COUNT];
+        int n_names = 0;
         for (int i = 0; i < CV_P_COUNT; i++)
-            names[i] = param_table[i].info.name;
-        cv_join(names, CV_P_COUNT, list, sizeof list);
+            if (cv_param_active((cv_param)i))
+                names[n_names++] = cv_param_get_info((cv_param)i)->name;
+        cv_join(names, n_names, list, sizeof list);
         return cv_fail(err, CV_ERR_INPUT, "--set %s: unknown parameter (expected one of: %s)",
                        shown, list);
     }

@@ -19,12 +19,12 @@
 static void test_table_names_in_order(void **state)
 {
     (void)state;
-    static const char *const names[CV_P_COUNT] = {
+    static const char *const names[CV_P_PROGRAM] = {
         "learning_rate", "momentum", "beta1", "beta2", "epsilon", "layers", "hidden_units",
         "batch_size", "lr_decay", "lr_schedule", "epochs", "optimizer", "activation",
         "batch_norm", "bn_momentum", "bn_epsilon", "weight_decay", "dropout", "init",
         "patience"};
-    for (int p = 0; p < CV_P_COUNT; p++) {
+    for (int p = 0; p < CV_P_PROGRAM; p++) {
         const cv_param_info *info = cv_param_get_info((cv_param)p);
         assert_non_null(info);
         assert_string_equal(info->name, names[p]);
@@ -101,7 +101,7 @@ static void test_defaults(void **state)
 static void test_get_set(void **state)
 {
     (void)state;
-    static const double v[CV_P_COUNT] = {
+    static const double v[CV_P_PROGRAM] = {
         [CV_P_LEARNING_RATE] = 0.05, [CV_P_MOMENTUM] = 0.5,   [CV_P_BETA1] = 0.8,
         [CV_P_BETA2] = 0.99,         [CV_P_EPSILON] = 1e-6,   [CV_P_LAYERS] = 5,
         [CV_P_HIDDEN_UNITS] = 17,    [CV_P_BATCH_SIZE] = 33,  [CV_P_LR_DECAY] = 0.3,
@@ -111,11 +111,11 @@ static void test_get_set(void **state)
         [CV_P_INIT] = CV_INIT_XAVIER, [CV_P_PATIENCE] = 4};
     cv_config c;
     cv_config_defaults(&c);
-    for (int p = 0; p < CV_P_COUNT; p++) {
+    for (int p = 0; p < CV_P_PROGRAM; p++) {
         assert_true(v[p] != cv_param_get_info((cv_param)p)->def);
         cv_config_set(&c, (cv_param)p, v[p]);
     }
-    for (int p = 0; p < CV_P_COUNT; p++)
+    for (int p = 0; p < CV_P_PROGRAM; p++)
         assert_true(cv_config_get(&c, (cv_param)p) == v[p]);
     assert_int_equal(c.lr_schedule, CV_LR_STEP);
     assert_int_equal(c.optimizer, CV_OPT_RMSPROP);

@@ -283,7 +283,7 @@ static void test_unknown_keys(void **state)
     (void)state;
     load_fails("top.yaml", "name: a\nparameter:\n  epochs: 3\n", 2, 1,
                "unknown key 'parameter' in the job file (expected one of: name, data, search, "
-               "checkpoints, parameters, trial_timeout)");
+               "checkpoints, parameters, trial_timeout, trainer)");
     load_fails("data.yaml", "data:\n  source: fashion-mnist\n  dev: 5\n", 3, 3,
                "unknown key 'dev' in data (expected one of: source, test, dev_size)");
     load_fails("search.yaml", "search:\n  trails: 5\n", 2, 3,

@@ -565,7 +565,7 @@ static void test_sobol_nets(void **state)
     cv_job job;
     cv_space *s = space_ok(&job, "sobol.yaml", all_params);
     int dims = cv_space_dims(s);
-    assert_int_equal(dims, CV_P_COUNT);
+    assert_int_equal(dims, CV_P_PROGRAM);
     static double u[N][CV_P_COUNT], v[N][CV_P_COUNT];
     for (int i = 0; i < N; i++) {
         cv_space_draw(s, 0, i, u[i]);
