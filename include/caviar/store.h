@@ -337,6 +337,26 @@ typedef struct cv_segment_row {
                             files from before it was recorded) */
 } cv_segment_row;
 
+/* One row of /failures (studies of a program of the user's own): a
+ * segment that failed, why, and the last of the program's output. */
+#define CV_FAILURE_REASON_LEN 256
+#define CV_FAILURE_TAIL_LEN 4096
+typedef struct cv_failure_row {
+    int64_t trial;
+    int32_t round;
+    int32_t from_epoch, to_epoch; /* the segment: epochs from_epoch + 1 .. to_epoch */
+    int32_t worker;
+    int32_t exit_status;          /* -1 unless the program exited */
+    int32_t signal;               /* the signal that ended it, or 0 */
+    char reason[CV_FAILURE_REASON_LEN + 1];
+    char log_tail[CV_FAILURE_TAIL_LEN + 1];
+} cv_failure_row;
+
+/* Appends rows to /failures (CV_ERR_INPUT when the file has none: a study
+ * of caviar's own network); reads it (NULL and 0 when there is none). */
+int cv_store_append_failures(cv_store *s, const cv_failure_row *rows, int64_t n, cv_error *err);
+int cv_store_read_failures(cv_store *s, cv_failure_row **rows, int64_t *n, cv_error *err);
+
 /* One row of /rungs: a halving decision about a trial that finished a rung
  * below the top. Rung results are ranked in a fixed order (the order
  * trials entered the rung), so decisions never depend on which worker

@@ -392,3 +392,26 @@ int cv_recorder_end_trial(cv_recorder *r, const cv_trial_row *row, cv_error *err
         rc = cv_store_gather_checkpoints(r->store, r->keep, r->metric, err);
     return rc;
 }
+
+/* ---- a program's studies -------------------------------------------------------- */
+
+int cv_recorder_failure(cv_recorder *r, const cv_failure_row *row, cv_error *err)
+{
+    return cv_store_append_failures(r->store, row, 1, err);
+}
+
+int cv_recorder_kept(const cv_recorder *r, int64_t **trials, int64_t *n, cv_error *err)
+{
+    *trials = NULL;
+    *n = 0;
+    if (r->n_ranked == 0)
+        return 0;
+    int64_t *t = malloc((size_t)r->n_ranked * sizeof *t);
+    if (t == NULL)
+        return cv_fail(err, CV_ERR_NOMEM, "runner: out of memory");
+    for (int64_t i = 0; i < r->n_ranked; i++)
+        if (worth_a_checkpoint(r, &r->ranked[i]))
+            t[(*n)++] = r->ranked[i].trial;
+    *trials = t;
+    return 0;
+}

@@ -13,6 +13,8 @@
  * finish. */
 #include "caviar/run.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +78,7 @@ typedef struct master {
     int64_t *timed_out;     /* (n_timed_out) trials whose worker was given up on */
     int64_t n_timed_out;
     bool stopping;
+    cv_program_ctx prog;    /* a job with a trainer: how its program runs (prog.root set) */
 } master;
 
 /* ---- events from the transport ------------------------------------------ */
@@ -99,6 +102,34 @@ static void segment_row(const cv_segment *seg, int rank, const cv_trial_result *
     row->rung = seg->rung;
     row->budget = seg->to_epoch;
     row->seconds += seg->prior_seconds;
+}
+
+/* A program's failed segment: its reason and output's tail into /failures,
+ * and a line on the progress stream. */
+static int record_failure(master *m, const cv_segment *seg, int rank,
+                          const cv_program_outcome *out, cv_error *err)
+{
+    cv_failure_row *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return cv_fail(err, CV_ERR_NOMEM, "runner: out of memory");
+    *f = (cv_failure_row){.trial = seg->trial, .round = seg->round,
+                          .from_epoch = seg->from_epoch, .to_epoch = seg->to_epoch,
+                          .worker = rank, .exit_status = out->exit_status,
+                          .signal = out->signal};
+    snprintf(f->reason, sizeof f->reason, "%s", out->why);
+    /* the last bytes of the tail when it is longer than the column */
+    size_t n = strlen(out->tail);
+    const char *tail = n > CV_FAILURE_TAIL_LEN ? out->tail + n - CV_FAILURE_TAIL_LEN : out->tail;
+    memcpy(f->log_tail, tail, strlen(tail) + 1);
+    int rc = cv_recorder_failure(m->rec, f, err);
+    if (rc == 0 && m->opts->progress != NULL) {
+        cv_program_files files;
+        cv_program_paths(m->prog.root, seg->trial, &files);
+        fprintf(m->opts->progress, "caviar: trial %lld failed: %s (its output: %s)\n",
+                (long long)seg->trial, out->why, files.log);
+    }
+    free(f);
+    return rc;
 }
 
 /* Records a segment's end: its /segments row and its trial's row, the
@@ -138,6 +169,8 @@ static int record(master *m, const cv_segment *seg, int rank, const cv_trial_res
     if (rc == 0)
         rc = cv_recorder_trial(m->rec, &row, st != NULL ? st->best : NULL,
                                st != NULL ? st->n_best : 0, m->data.d, m->data.classes, err);
+    if (rc == 0 && st != NULL && st->outcome != NULL && res->status == CV_TRIAL_FAILED)
+        rc = record_failure(m, seg, rank, st->outcome, err);
     if (rc != 0)
         return rc;
     if (res->status == CV_TRIAL_INTERRUPTED) {
@@ -269,6 +302,8 @@ static int begin_stop(master *m, bool interrupt, cv_error *err)
  * its due); none before a segment has finished. */
 static double deadline(const master *m, const cv_segment *seg)
 {
+    if (m->job.trial_timeout > 0 && m->prog.root != NULL) /* the worker stops the program */
+        return m->job.trial_timeout + m->job.trainer.grace_seconds + 30.0;
     if (m->job.trial_timeout > 0)
         return m->job.trial_timeout;
     if (m->rate <= 0)
@@ -474,6 +509,87 @@ static int create_scheduler(master *m, cv_trial_row *rows, int64_t n, int64_t ro
     return rc;
 }
 
+/* A job with a trainer: where its programs run (the workdir and the
+ * results file's side directory, absolute, so that every rank finds them). */
+static int program_setup(master *m, cv_error *err)
+{
+    const cv_trainer *t = &m->job.trainer;
+    char dir[PATH_MAX], *slash = strrchr(m->opts->results_path, '/');
+    if (realpath(t->workdir, dir) == NULL)
+        return cv_fail(err, CV_ERR_INPUT, "%s:%d:%d: trainer.workdir %s: %s", m->job.path,
+                       t->pos.line, t->pos.column, t->workdir, strerror(errno));
+    char *workdir = strdup(dir);
+    char parent[PATH_MAX], pbuf[PATH_MAX];
+    if (slash == NULL)
+        snprintf(pbuf, sizeof pbuf, ".");
+    else if (slash == m->opts->results_path)
+        snprintf(pbuf, sizeof pbuf, "/");
+    else
+        snprintf(pbuf, sizeof pbuf, "%.*s", (int)(slash - m->opts->results_path),
+                 m->opts->results_path);
+    if (realpath(pbuf, parent) == NULL) {
+        free(workdir);
+        return cv_fail(err, CV_ERR_INPUT, "%s: %s", pbuf, strerror(errno));
+    }
+    size_t need = strlen(parent) + strlen(slash ? slash : m->opts->results_path) + 8;
+    char *root = malloc(need);
+    if (workdir == NULL || root == NULL) {
+        free(workdir), free(root);
+        return cv_fail(err, CV_ERR_NOMEM, "runner: out of memory");
+    }
+    snprintf(root, need, "%s/%s.ckpt", parent, slash ? slash + 1 : m->opts->results_path);
+    free(m->job.trainer.workdir);
+    m->job.trainer.workdir = workdir;
+    m->prog = (cv_program_ctx){.trainer = m->job.trainer, .root = root,
+                               .metric = m->job.search.metric,
+                               .timeout = m->job.trial_timeout,
+                               .threads = m->opts->threads_per_worker};
+    return 0;
+}
+
+/* The program's setup from the master to every worker: the job (its text
+ * names the trainer and the parameters' vocabulary), the workdir and the
+ * side directory. Collective; on a worker fills job and prog. */
+static int program_share(MPI_Comm comm, int rank, master *m, cv_job *job, cv_program_ctx *prog,
+                         cv_error *err)
+{
+    long long len[4] = {0};
+    const char *parts[4] = {NULL};
+    if (rank == 0) {
+        parts[0] = m->job.path, parts[1] = m->job.text;
+        parts[2] = m->prog.trainer.workdir, parts[3] = m->prog.root;
+        for (int i = 0; i < 4; i++)
+            len[i] = (long long)strlen(parts[i]) + 1;
+    }
+    MPI_Bcast(len, 4, MPI_LONG_LONG, 0, comm);
+    char *buf[4] = {NULL};
+    int rc = 0;
+    for (int i = 0; i < 4; i++) {
+        if (rank == 0) {
+            buf[i] = (char *)parts[i];
+        } else if ((buf[i] = malloc((size_t)len[i])) == NULL) {
+            fprintf(stderr, "caviar: rank %d: out of memory for the job\n", rank);
+            MPI_Abort(comm, 1);
+        }
+        MPI_Bcast(buf[i], (int)len[i], MPI_CHAR, 0, comm);
+    }
+    if (rank != 0) {
+        rc = cv_job_parse(job, buf[0], buf[1], (size_t)len[1] - 1, err);
+        if (rc == 0) {
+            free(job->trainer.workdir);
+            job->trainer.workdir = buf[2];
+            buf[2] = NULL;
+            *prog = (cv_program_ctx){.trainer = job->trainer, .root = buf[3],
+                                     .metric = job->search.metric,
+                                     .timeout = job->trial_timeout};
+            buf[3] = NULL;
+        }
+        for (int i = 0; i < 4; i++)
+            free(buf[i]);
+    }
+    return rc;
+}
+
 static int master_open(master *m, int ranks, const char *hosts, cv_error *err)
 {
     const cv_run_opts *o = m->opts;
@@ -492,7 +608,9 @@ static int master_open(master *m, int ranks, const char *hosts, cv_error *err)
     }
     if ((rc = cv_space_create(&m->space, &m->job, err)) != 0)
         return rc;
-    if ((rc = cv_data_load_job(&m->data, &m->job, err)) != 0)
+    if (cv_job_has_trainer(&m->job) && (rc = program_setup(m, err)) != 0)
+        return rc;
+    if (m->prog.root == NULL && (rc = cv_data_load_job(&m->data, &m->job, err)) != 0)
         return rc;
 
     /* what the file already holds: the study's trials (babysitting runs,
@@ -502,7 +620,7 @@ static int master_open(master *m, int ranks, const char *hosts, cv_error *err)
     if (o->job_path != NULL) {
         if ((rc = cv_store_create(&m->store, o->results_path, &m->job, ranks, o->overwrite,
                                   err)) != 0 ||
-            (rc = cv_store_write_data(m->store, &m->data, err)) != 0 ||
+            (m->prog.root == NULL && (rc = cv_store_write_data(m->store, &m->data, err)) != 0) ||
             (rc = record_provenance(m, ranks, hosts, err)) != 0 ||
             (rc = cv_store_start_swmr(m->store, err)) != 0)
             return rc;
@@ -545,7 +663,20 @@ static void master_close(master *m)
     cv_space_free(m->space);
     cv_data_free(&m->data);
     cv_job_free(&m->job);
+    free(m->prog.root);
     free(m->timed_out);
+}
+
+/* A complete program study keeps the checkpoint directories of its best
+ * `checkpoints.keep` trials and removes the others'. */
+static int prune_programs(master *m, cv_error *err)
+{
+    int64_t *kept = NULL, n = 0;
+    int rc = cv_recorder_kept(m->rec, &kept, &n, err);
+    if (rc == 0)
+        cv_program_prune(m->prog.root, kept, n, m->job.checkpoints_keep == CV_CHECKPOINTS_ALL);
+    free(kept);
+    return rc;
 }
 
 /* The master's whole study after the data went out. */
@@ -558,6 +689,8 @@ static int master_run(master *m, int ranks, int *lost, cv_error *err)
                                  err);
     if (rc != 0)
         return rc;
+    if (m->prog.root != NULL)
+        cv_transport_set_program(m->transport, &m->prog);
     arm_deadline(m);
     rc = study_loop(m, ranks, err);
     disarm_deadline(m);
@@ -573,6 +706,8 @@ static int master_run(master *m, int ranks, int *lost, cv_error *err)
                     *lost, workers);
         rc = cv_recorder_end_study(m->rec, complete, &m->data.test,
                                    cv_now() - m->progress.t_start, workers, err);
+        if (rc == 0 && complete && m->prog.root != NULL)
+            rc = prune_programs(m, err);
     }
     cv_transport_free(m->transport);
     m->transport = NULL;
@@ -593,13 +728,26 @@ int cv_run(MPI_Comm comm, const cv_run_opts *opts, cv_error *err)
         MPI_Bcast(&status, 1, MPI_INT, 0, comm);
         if (status != 0)
             return status;
-        int metric = 0;
+        int metric = 0, program = 0;
         MPI_Bcast(&metric, 1, MPI_INT, 0, comm);
+        MPI_Bcast(&program, 1, MPI_INT, 0, comm);
+        if (program) { /* the job's own program: no data to share */
+            cv_job job = {0};
+            cv_program_ctx prog = {0};
+            if ((status = program_share(comm, rank, NULL, &job, &prog, err)) == 0) {
+                prog.threads = opts->threads_per_worker;
+                cv_transport_serve(comm, NULL, (cv_metric)metric, &prog);
+            }
+            MPI_Bcast(&status, 1, MPI_INT, 0, comm);
+            free(prog.root);
+            cv_job_free(&job);
+            return status;
+        }
         cv_data data = {0};
         cv_shared sh;
         if ((status = cv_data_share(&data, comm, &sh, err)) != 0)
             return status;
-        cv_transport_serve(comm, &data, (cv_metric)metric);
+        cv_transport_serve(comm, &data, (cv_metric)metric, NULL);
         MPI_Bcast(&status, 1, MPI_INT, 0, comm);
         cv_data_unshare(&data, &sh, true);
         cv_data_free(&data);
@@ -616,14 +764,17 @@ int cv_run(MPI_Comm comm, const cv_run_opts *opts, cv_error *err)
         master_close(&m);
         return rc;
     }
-    int metric = (int)m.job.search.metric;
+    int metric = (int)m.job.search.metric, program = m.prog.root != NULL;
     MPI_Bcast(&metric, 1, MPI_INT, 0, comm);
+    MPI_Bcast(&program, 1, MPI_INT, 0, comm);
+    if (program)
+        program_share(comm, 0, &m, NULL, NULL, err);
     cv_shared sh = {.win = MPI_WIN_NULL, .node = MPI_COMM_NULL, .leaders = MPI_COMM_NULL};
-    if (size > 1 && (rc = cv_data_share(&m.data, comm, &sh, err)) != 0) {
+    if (size > 1 && !program && (rc = cv_data_share(&m.data, comm, &sh, err)) != 0) {
         master_close(&m);
         return rc;
     }
-    if (size > 1 && opts->progress != NULL)
+    if (size > 1 && !program && opts->progress != NULL)
         fprintf(opts->progress, "data: %lld train and %lld dev examples (%.1f MB), one copy on each "
                                 "of %d node%s\n",
                 (long long)m.data.train.n, (long long)m.data.dev.n, (double)sh.bytes / 1e6,
@@ -641,14 +792,14 @@ int cv_run(MPI_Comm comm, const cv_run_opts *opts, cv_error *err)
     if (lost > 0) {
         /* the ranks given up on would never join the closing broadcast, nor
          * free the window */
-        if (size > 1)
+        if (size > 1 && !program)
             cv_data_unshare(&m.data, &sh, false);
         master_close(&m);
         return rc != 0 ? rc : CV_RUN_WORKERS_LOST;
     }
     status = rc;
     MPI_Bcast(&status, 1, MPI_INT, 0, comm);
-    if (size > 1)
+    if (size > 1 && !program)
         cv_data_unshare(&m.data, &sh, true);
     master_close(&m);
     return rc;

@@ -71,6 +71,8 @@ typedef struct cv_segment_states {
     int64_t n_best;
     const float *last;
     int64_t n_last;
+    /* a program's segment (a job with a trainer): how it ended, or NULL */
+    const struct cv_program_outcome *outcome;
 } cv_segment_states;
 
 /* Trains seg on data wherever it runs (a worker, or the single-rank
@@ -82,6 +84,83 @@ typedef struct cv_segment_states {
 int cv_segment_train(const cv_data *data, const cv_segment *seg, const float *start,
                      int64_t n_start, cv_metric metric, cv_epoch_fn on_epoch, void *user,
                      cv_nn **net, float **best, cv_trial_result *res, cv_error *err);
+
+/* ---- a program of the user's own (program.c) ----------------------------------
+ * One segment of the job's trainer.command (see program.c for the whole
+ * contract). */
+
+/* The last bytes of a program's output kept for the results file. */
+#define CV_PROGRAM_TAIL 4096
+/* The named values a metric line may carry besides epoch. */
+#define CV_PROGRAM_LINE_VALUES 16
+
+/* A parsed `CAVIAR epoch=3 dev_accuracy=0.88 ...` line. */
+typedef struct cv_program_line {
+    int epoch; /* >= 1 */
+    int n;
+    char names[CV_PROGRAM_LINE_VALUES][32];
+    double values[CV_PROGRAM_LINE_VALUES];
+} cv_program_line;
+
+/* Parses one line of output (without its newline): 1 for a metric line
+ * (out filled), 0 for any other line, -1 for a line that starts with
+ * "CAVIAR " but is not one (why says what is wrong: no epoch, a pair that is
+ * not name=value, a value that is not a number). Values may be nan or inf;
+ * whether that is acceptable is the caller's to say. */
+int cv_program_parse_line(const char *line, cv_program_line *out, char *why, size_t why_size);
+
+/* The value called name in l, or NaN. */
+double cv_program_line_get(const cv_program_line *l, const char *name);
+
+/* The argv of trainer t for configuration cfg (NULL-terminated, free with
+ * cv_program_argv_free): each item with its "{name}" replaced by the
+ * parameter's value as a job file writes it, "{{" and "}}" by braces;
+ * whatever else it holds kept as it is. */
+int cv_program_argv(const cv_trainer *t, const cv_config *cfg, char ***argv, cv_error *err);
+void cv_program_argv_free(char **argv);
+
+/* Every active parameter of cfg as a JSON object (malloc'ed), or NULL. */
+char *cv_program_params_json(const cv_config *cfg);
+
+/* The files of a trial under root (RESULTS.h5.ckpt): its checkpoint
+ * directory, log and parameter file. */
+typedef struct cv_program_files {
+    char dir[4200], log[4200], params[4200];
+} cv_program_files;
+void cv_program_paths(const char *root, int64_t trial, cv_program_files *f);
+
+/* Removes the checkpoint directories under root of every trial not in
+ * keep[0..n_keep) (none when keep_all). */
+void cv_program_prune(const char *root, const int64_t *keep, int64_t n_keep, bool keep_all);
+
+/* Where and how a worker runs programs. */
+typedef struct cv_program_ctx {
+    cv_trainer trainer; /* command and grace as the job says; workdir absolute */
+    char *root;         /* the results file's side directory, absolute */
+    cv_metric metric;
+    double timeout;     /* trial_timeout: seconds a segment may run (0: none) */
+    int threads;        /* CAVIAR_THREADS (and OMP_NUM_THREADS unless set) */
+    const volatile sig_atomic_t *stop; /* a stop, when set (cv_run_stop) */
+    int (*should_stop)(void *user);    /* polled while the program is quiet, or NULL */
+    cv_epoch_fn on_epoch;              /* each recorded epoch; nonzero: stop */
+    void *user;
+} cv_program_ctx;
+
+/* How a program's segment ended, besides its result. */
+typedef struct cv_program_outcome {
+    char why[CV_FAILURE_REASON_LEN + 1]; /* failed or interrupted: the reason */
+    char tail[CV_PROGRAM_TAIL + 1]; /* the last of its output */
+    int exit_status;                /* -1 unless it exited */
+    int signal;                     /* the signal that ended it, or 0 */
+} cv_program_outcome;
+
+/* Runs seg's program to its end (see program.c) and fills res as
+ * cv_segment_train does (the trial's best over seg->prior and this
+ * segment; epochs_done and seconds of this segment) with status done,
+ * failed or interrupted, and out with why. Returns 0 whatever the
+ * program did; a negative status only when it could not be tried (memory). */
+int cv_program_segment(const cv_program_ctx *ctx, const cv_segment *seg, cv_trial_result *res,
+                       cv_program_outcome *out, cv_error *err);
 
 /* ---- scheduler ----------------------------------------------------------------
  * What a scheduler implements. Its decisions may depend only on results
@@ -175,6 +254,13 @@ int cv_recorder_round(cv_recorder *r, int round, const cv_round_param *params, i
 
 /* The best finished row so far, or NULL. */
 const cv_trial_row *cv_recorder_best(const cv_recorder *r);
+
+/* A program's failed segment into /failures (appended at once). */
+int cv_recorder_failure(cv_recorder *r, const cv_failure_row *row, cv_error *err);
+
+/* The trials among the best `keep` finished ones (every finished trial
+ * with keep all), into *trials (free() it). */
+int cv_recorder_kept(const cv_recorder *r, int64_t **trials, int64_t *n, cv_error *err);
 
 /* Ends a study: flushes, gathers the checkpoints, rewrites /trials as the
  * final table (one row per trial, in id order; the test accuracy of the
@@ -279,8 +365,14 @@ void cv_transport_abort(cv_transport *t, int worker);
 /* Sleeps between polls, backing off while nothing arrives; got: something did. */
 void cv_transport_nap(cv_transport *t, bool got);
 
-/* A worker's life: segments until the master says stop. */
-void cv_transport_serve(MPI_Comm comm, const cv_data *data, cv_metric metric);
+/* A worker's life: segments until the master says stop; prog: run each
+ * segment as the job's program (a job with a trainer), or NULL. */
+void cv_transport_serve(MPI_Comm comm, const cv_data *data, cv_metric metric,
+                        const struct cv_program_ctx *prog);
+
+/* The single-rank master runs its segments as the job's program (prog,
+ * which stays the caller's), not caviar's network. */
+void cv_transport_set_program(cv_transport *t, const struct cv_program_ctx *prog);
 
 /* ---- the data, one copy per node (share.c) ---------------------------------------- */
 

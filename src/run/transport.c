@@ -55,6 +55,7 @@ typedef struct result_hdr {
     cv_trial_result r;
     int64_t n_best; /* floats of the best epoch's state that follow (0: none) */
     int64_t n_last; /* then floats of the last epoch's (0: none) */
+    int64_t n_outcome; /* then a program's cv_program_outcome (bytes; 0: none) */
 } result_hdr;
 
 struct cv_transport {
@@ -68,6 +69,7 @@ struct cv_transport {
     double *sent;             /* (size) when each rank's segment was sent */
     bool *lost;               /* (size) given up on: never sent to again, heard no more */
     bool *aborted;            /* (size) told to drop a segment whose result is not in yet */
+    const cv_program_ctx *prog; /* the single-rank master runs the job's program */
     int n_busy, n_lost;
     long poll_ns;             /* the next nap */
 };
@@ -196,7 +198,49 @@ static void params_to_config(const double *params, cv_config *cfg)
         cv_config_set(cfg, (cv_param)p, params[p]);
 }
 
-void cv_transport_serve(MPI_Comm comm, const cv_data *data, cv_metric metric)
+/* Whether the master told the worker to drop its segment. */
+static int worker_aborted(void *user)
+{
+    worker_ctx *w = user;
+    int flag = 0;
+    MPI_Status st;
+    MPI_Iprobe(0, TAG_ABORT, w->comm, &flag, &st);
+    if (flag) {
+        MPI_Recv(NULL, 0, MPI_BYTE, 0, TAG_ABORT, w->comm, MPI_STATUS_IGNORE);
+        cv_run_stop = 1;
+    }
+    return cv_run_stop != 0;
+}
+
+/* Runs seg as the job's program and sends its result and outcome. */
+static void serve_program(MPI_Comm comm, const cv_program_ctx *prog, const cv_segment *seg)
+{
+    worker_ctx w = {.comm = comm, .trial = seg->trial};
+    cv_program_ctx ctx = *prog;
+    ctx.stop = &cv_run_stop;
+    ctx.should_stop = worker_aborted;
+    ctx.on_epoch = worker_epoch;
+    ctx.user = &w;
+    struct {
+        result_hdr hdr;
+        cv_program_outcome out;
+    } *msg = calloc(1, sizeof *msg);
+    if (msg == NULL) {
+        fprintf(stderr, "caviar: rank: out of memory for a program's result\n");
+        MPI_Abort(comm, 1);
+        return;
+    }
+    cv_error err = {0};
+    msg->hdr.trial = seg->trial;
+    if (cv_program_segment(&ctx, seg, &msg->hdr.r, &msg->out, &err) != 0)
+        snprintf(msg->out.why, sizeof msg->out.why, "%.200s", err.msg);
+    msg->hdr.n_outcome = sizeof msg->out;
+    MPI_Send(msg, (int)sizeof *msg, MPI_BYTE, 0, TAG_RESULT, comm);
+    free(msg);
+}
+
+void cv_transport_serve(MPI_Comm comm, const cv_data *data, cv_metric metric,
+                        const cv_program_ctx *prog)
 {
     for (;;) {
         MPI_Status st;
@@ -225,6 +269,11 @@ void cv_transport_serve(MPI_Comm comm, const cv_data *data, cv_metric metric)
         params_to_config(w.params, &seg.config);
         const float *start = w.n_start > 0 ? (const float *)(in + sizeof w) : NULL;
         cv_run_stop = cv_run_signal;
+        if (prog != NULL) {
+            free(in);
+            serve_program(comm, prog, &seg);
+            continue;
+        }
         worker_ctx ctx = {.comm = comm, .trial = w.trial};
         cv_nn *net = NULL;
         float *best = NULL;
@@ -384,6 +433,36 @@ static int local_epoch(const cv_epoch_stats *e, void *user)
     return c->rc != 0 || cv_run_stop != 0;
 }
 
+void cv_transport_set_program(cv_transport *t, const cv_program_ctx *prog)
+{
+    t->prog = prog;
+}
+
+/* Runs seg's program on the master itself (a single-rank study). */
+static int program_here(cv_transport *t, const cv_segment *seg, cv_error *err)
+{
+    local_ctx lc = {.t = t, .trial = seg->trial, .err = err};
+    cv_program_ctx ctx = *t->prog;
+    ctx.stop = &cv_run_stop;
+    ctx.should_stop = NULL;
+    ctx.on_epoch = local_epoch;
+    ctx.user = &lc;
+    cv_program_outcome *out = calloc(1, sizeof *out);
+    if (out == NULL)
+        return cv_fail(err, CV_ERR_NOMEM, "runner: out of memory");
+    cv_trial_result res;
+    int rc = cv_program_segment(&ctx, seg, &res, out, err);
+    if (rc == 0)
+        rc = lc.rc;
+    t->busy[0] = false;
+    t->n_busy--;
+    cv_segment_states st = {.outcome = out};
+    if (rc == 0)
+        rc = t->ev.result(t->ev.user, seg, 0, &res, &st, err);
+    free(out);
+    return rc;
+}
+
 /* Trains seg on the master itself (a single-rank study). */
 static int train_here(cv_transport *t, const cv_segment *seg, const float *start,
                       int64_t n_start, cv_error *err)
@@ -423,6 +502,8 @@ int cv_transport_send(cv_transport *t, int worker, const cv_segment *seg, const 
     t->busy[worker] = true;
     t->sent[worker] = cv_now();
     t->n_busy++;
+    if (t->size == 1 && t->prog != NULL)
+        return program_here(t, &t->segments[0], err);
     if (t->size == 1)
         return train_here(t, &t->segments[0], start, n_start, err);
     if (start == NULL)
@@ -487,7 +568,9 @@ static int receive_result(cv_transport *t, const MPI_Status *st, cv_error *err)
         rc = cv_fail(err, CV_ERR_RUNTIME, "runner: rank %d sent a result for trial %lld", src,
                      (long long)hdr.trial);
     } else if (hdr.n_best < 0 || hdr.n_last < 0 ||
-               (size_t)bytes != sizeof hdr + (size_t)(hdr.n_best + hdr.n_last) * sizeof(float)) {
+               (hdr.n_outcome != 0 && hdr.n_outcome != (int64_t)sizeof(cv_program_outcome)) ||
+               (size_t)bytes != sizeof hdr + (size_t)(hdr.n_best + hdr.n_last) * sizeof(float) +
+                                    (size_t)hdr.n_outcome) {
         rc = cv_fail(err, CV_ERR_RUNTIME, "runner: rank %d: a result of %d bytes for %lld + %lld "
                      "floats", src, bytes, (long long)hdr.n_best, (long long)hdr.n_last);
     } else {
@@ -498,7 +581,16 @@ static int receive_result(cv_transport *t, const MPI_Status *st, cv_error *err)
                                 .n_best = hdr.n_best,
                                 .last = hdr.n_last > 0 ? floats + hdr.n_best : NULL,
                                 .n_last = hdr.n_last};
+        cv_program_outcome *out = NULL;
+        if (hdr.n_outcome > 0 && (out = malloc(sizeof *out)) != NULL) {
+            /* bytes: copied out, as they need not be aligned */
+            memcpy(out, (const char *)(floats + hdr.n_best + hdr.n_last), sizeof *out);
+            out->why[sizeof out->why - 1] = '\0';
+            out->tail[sizeof out->tail - 1] = '\0';
+            st.outcome = out;
+        }
         rc = t->ev.result(t->ev.user, &t->segments[src], src, &hdr.r, &st, err);
+        free(out);
     }
     free(buf);
     return rc;

@@ -72,7 +72,7 @@ static cv_store *store_new(const char *path)
     if (s == NULL)
         return NULL;
     s->file = s->trials = s->curves = s->rounds = s->runs = s->segments = s->rungs = s->lineage =
-        H5I_INVALID_HID;
+        s->failures = H5I_INVALID_HID;
     s->metric = CV_METRIC_DEV_ACCURACY;
     s->lock_fd = -1;
     s->path = strdup(path);
@@ -97,6 +97,7 @@ static int close_file(cv_store *s)
     bad |= cv_h5_close(&s->segments);
     bad |= cv_h5_close(&s->rungs);
     bad |= cv_h5_close(&s->lineage);
+    bad |= cv_h5_close(&s->failures);
     bad |= cv_h5_close(&s->file);
     s->swmr_write = s->swmr_read = false;
     return bad;

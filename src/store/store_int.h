@@ -46,6 +46,7 @@ struct cv_store {
     hid_t file;
     /* the tables, open for appending or reading */
     hid_t trials, curves, rounds, runs, segments, rungs, lineage;
+    hid_t failures;  /* /failures: a program's failed segments (studies with a trainer) */
     bool writable;   /* opened read-write */
     bool swmr_write; /* in SWMR write mode */
     bool swmr_read;  /* opened as a SWMR reader */
@@ -63,6 +64,7 @@ struct cv_store {
 #define CV_SEGMENTS "segments"
 #define CV_RUNGS "rungs"
 #define CV_LINEAGE "lineage"
+#define CV_FAILURES "failures"
 #define CV_DATA "data"
 #define CV_CHECKPOINTS "checkpoints"
 #define CV_BEST "best"
@@ -315,6 +317,9 @@ void cv_store_remove_side_files(const char *ckpt_dir, bool rmdir);
 /* Removes the files in dir whose names begin with prefix, and the one
  * called also (NULL: none). */
 void cv_store_remove_files(const char *dir, const char *prefix, const char *also);
+
+/* Creates /failures (failures.c): a file of a study with a trainer. */
+int cv_store_create_failures(cv_store *s, cv_error *err);
 
 /* Creates /segments, /rungs and /lineage where missing (segments.c). */
 int cv_store_create_segments(cv_store *s, cv_error *err);

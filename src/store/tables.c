@@ -50,6 +50,8 @@ int cv_store_create_tables(cv_store *s, const cv_job *job, cv_error *err)
         return rc;
     if ((rc = cv_store_create_runs(s, err)) < 0)
         return rc;
+    if (cv_job_has_trainer(job) && (rc = cv_store_create_failures(s, err)) < 0)
+        return rc;
     return cv_store_create_segments(s, err);
 }
 
@@ -83,7 +85,8 @@ int cv_store_open_tables(cv_store *s, cv_error *err)
         (rc = cv_table_open(s, CV_RUNS, false, &s->runs, err)) < 0 ||
         (rc = cv_table_open(s, CV_SEGMENTS, false, &s->segments, err)) < 0 ||
         (rc = cv_table_open(s, CV_RUNGS, false, &s->rungs, err)) < 0 ||
-        (rc = cv_table_open(s, CV_LINEAGE, false, &s->lineage, err)) < 0)
+        (rc = cv_table_open(s, CV_LINEAGE, false, &s->lineage, err)) < 0 ||
+        (rc = cv_table_open(s, CV_FAILURES, false, &s->failures, err)) < 0)
         return rc;
     return 0;
 }
