@@ -124,6 +124,42 @@ static int write_csv(const char *path, const cv_dataset *ds, const float *probs,
     return 0;
 }
 
+/* A study of a program of the user's own has no weights of caviar's: says
+ * where the program's own are (CV_ERR_INPUT), or returns 0 for any other. */
+static int refuse_program_study(cv_store *store, int64_t trial, cv_error *err)
+{
+    cv_job job = {0};
+    const char *text = cv_store_job_text(store);
+    int rc = cv_job_parse(&job, cv_store_job_path(store), text, strlen(text), err);
+    if (rc != 0 || !cv_job_has_trainer(&job)) {
+        cv_job_free(&job);
+        return rc;
+    }
+    cv_trial_row *rows = NULL;
+    int64_t n = 0, best = -1;
+    if (trial == CV_STORE_BEST && cv_store_read_trials(store, &rows, &n, err) == 0)
+        for (int64_t i = 0; i < n; i++)
+            if (isfinite(cv_trial_row_metric(&rows[i], job.search.metric)) &&
+                (best < 0 || cv_trial_row_ranks_before(&rows[i], &rows[best], job.search.metric)))
+                best = i;
+    long long t = trial != CV_STORE_BEST ? (long long)trial : best >= 0 ? (long long)rows[best].trial : -1;
+    if (t >= 0)
+        rc = cv_fail(err, CV_ERR_INPUT,
+                     "%s: this study tuned a program of its own (trainer: %s ...): the weights "
+                     "are the program's, not caviar's; trial %lld's are in %s.ckpt/trial_%06lld/ "
+                     "(kept for the best checkpoints.keep trials): load them with the program",
+                     cv_store_path(store), job.trainer.command[0], t, cv_store_path(store), t);
+    else
+        rc = cv_fail(err, CV_ERR_INPUT,
+                     "%s: this study tuned a program of its own (trainer: %s ...): the weights "
+                     "are the program's, not caviar's, in %s.ckpt/trial_NNNNNN/: load them with "
+                     "the program",
+                     cv_store_path(store), job.trainer.command[0], cv_store_path(store));
+    free(rows);
+    cv_job_free(&job);
+    return rc;
+}
+
 int cv_cmd_predict(int argc, char **argv)
 {
     predict_args args = {.trial = CV_STORE_BEST, .data = "test"};
@@ -142,7 +178,8 @@ int cv_cmd_predict(int argc, char **argv)
     /* With the CSV on standard output, the summary goes to standard error. */
     FILE *out = args.out != NULL && strcmp(args.out, "-") == 0 ? stderr : stdout;
 
-    if ((rc = cv_store_open(&store, args.results, CV_STORE_READ, &err)) != 0)
+    if ((rc = cv_store_open(&store, args.results, CV_STORE_READ, &err)) != 0 ||
+        (rc = refuse_program_study(store, args.trial, &err)) != 0)
         goto done;
     cv_checkpoint_info info;
     if ((rc = cv_store_checkpoint_info(store, args.trial, &info, &err)) != 0)

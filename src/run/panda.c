@@ -223,6 +223,18 @@ static int draw_config(const cv_job *job, cv_config *cfg, cv_error *err)
     return rc;
 }
 
+/* caviar train trains caviar's own network: a job naming a program of the
+ * user's own is the program's to train. */
+static int refuse_trainer(const cv_job *job, cv_error *err)
+{
+    return cv_fail(err, CV_ERR_INPUT,
+                   "%s:%d:%d: this job trains a program of its own (trainer: %s ...): run the "
+                   "program itself to babysit one model, or `caviar run` the job (trials: 1 for "
+                   "a single configuration)",
+                   job->path, job->trainer.pos.line, job->trainer.pos.column,
+                   job->trainer.command[0]);
+}
+
 int cv_panda_train(const cv_panda_opts *o, cv_error *err)
 {
     panda_run p = {.err = err, .row = {.parent = -1}};
@@ -233,6 +245,10 @@ int cv_panda_train(const cv_panda_opts *o, cv_error *err)
         goto done;
     if ((rc = cv_job_load(&p.job, o->job_path, err)) != 0)
         goto done;
+    if (cv_job_has_trainer(&p.job)) {
+        rc = refuse_trainer(&p.job, err);
+        goto done;
+    }
     for (int i = 0; i < o->n_sets; i++)
         if ((rc = cv_job_set(&p.job, o->sets[i], err)) != 0)
             goto done;
@@ -341,6 +357,8 @@ static int load_parent(const cv_panda_opts *o, panda_run *p, int64_t *next, cv_e
         const char *text = cv_store_job_text(src);
         rc = cv_job_parse(&p->job, cv_store_job_path(src), text, strlen(text), err);
     }
+    if (rc == 0 && cv_job_has_trainer(&p->job))
+        rc = refuse_trainer(&p->job, err);
     if (rc == 0)
         rc = cv_store_checkpoint_info(src, o->trial, &info, err);
     if (rc == 0)

@@ -221,22 +221,23 @@ static void serve_program(MPI_Comm comm, const cv_program_ctx *prog, const cv_se
     ctx.should_stop = worker_aborted;
     ctx.on_epoch = worker_epoch;
     ctx.user = &w;
-    struct {
-        result_hdr hdr;
-        cv_program_outcome out;
-    } *msg = calloc(1, sizeof *msg);
-    if (msg == NULL) {
+    /* one message: [hdr][outcome] */
+    result_hdr hdr = {.trial = seg->trial, .n_outcome = sizeof(cv_program_outcome)};
+    cv_program_outcome *out = calloc(1, sizeof *out);
+    char *msg = malloc(sizeof hdr + sizeof *out);
+    if (out == NULL || msg == NULL) {
         fprintf(stderr, "caviar: rank: out of memory for a program's result\n");
         MPI_Abort(comm, 1);
         return;
     }
     cv_error err = {0};
-    msg->hdr.trial = seg->trial;
-    if (cv_program_segment(&ctx, seg, &msg->hdr.r, &msg->out, &err) != 0)
-        snprintf(msg->out.why, sizeof msg->out.why, "%.200s", err.msg);
-    msg->hdr.n_outcome = sizeof msg->out;
-    MPI_Send(msg, (int)sizeof *msg, MPI_BYTE, 0, TAG_RESULT, comm);
+    if (cv_program_segment(&ctx, seg, &hdr.r, out, &err) != 0)
+        snprintf(out->why, sizeof out->why, "%.200s", err.msg);
+    memcpy(msg, &hdr, sizeof hdr);
+    memcpy(msg + sizeof hdr, out, sizeof *out);
+    MPI_Send(msg, (int)(sizeof hdr + sizeof *out), MPI_BYTE, 0, TAG_RESULT, comm);
     free(msg);
+    free(out);
 }
 
 void cv_transport_serve(MPI_Comm comm, const cv_data *data, cv_metric metric,
