@@ -366,7 +366,7 @@ static int segment_start(master *m, cv_segment *seg, float **start, int64_t *n, 
 {
     *start = NULL;
     *n = 0;
-    if (seg->from_epoch == 0)
+    if (seg->from_epoch == 0 || m->prog.root != NULL) /* a program keeps its own state */
         return 0;
     cv_error lerr = {0};
     int rc = cv_recorder_load_state(m->rec, seg->trial, seg->from_epoch, start, n, &lerr);
