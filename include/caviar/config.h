@@ -127,13 +127,15 @@ typedef struct cv_program_param {
     int n_words;
 } cv_program_param;
 
-/* Names and types the first n slots (n <= CV_PROGRAM_SLOTS; names of at
- * most 63 bytes), copying what it needs; n == 0 (or params NULL) returns to
- * caviar's own vocabulary. Returns 0, or -1 (out of memory, too many: the
- * vocabulary is then caviar's own). */
+/* Names and types the first n slots (n <= CV_PROGRAM_SLOTS, n == 0 too:
+ * a program whose only parameter is epochs; names of at most 63 bytes),
+ * copying what it needs; params NULL returns to caviar's own vocabulary.
+ * Returns 0, or -1 (out of memory, too many: the vocabulary is then
+ * caviar's own). */
 int cv_vocab_set_program(const cv_program_param *params, int n);
 
-/* Whether a program's vocabulary is in use, and how many slots it names. */
+/* How many slots a program's vocabulary names (0 also when caviar's own is
+ * in use: cv_param_active tells them apart). */
 int cv_vocab_program_count(void);
 
 /* Whether p takes part in jobs, tables and reports under the vocabulary in

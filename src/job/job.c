@@ -1207,11 +1207,11 @@ static cv_kind program_kind(const node *v, const node **vals, int *n_vals, int c
  * but epochs, the budget) before they are parsed. */
 static int program_vocabulary(parse *P, const node *nd)
 {
-    cv_program_param pp[CV_PROGRAM_SLOTS];
+    cv_program_param pp[CV_PROGRAM_SLOTS] = {0};
     const char **words[CV_PROGRAM_SLOTS] = {0};
     int n = 0, rc = 0;
-    if (nd == NULL || is_null(nd) || nd->type != NODE_MAPPING)
-        return cv_vocab_set_program(NULL, 0); /* section() reports a bad one */
+    if (nd == NULL || is_null(nd) || nd->type != NODE_MAPPING) /* section() reports a bad one */
+        return cv_vocab_set_program(pp, 0) == 0 ? 0 : fail_nomem(P);
     for (size_t k = 0; k + 1 < nd->n && rc == 0; k += 2) {
         const node *key = nd->kids[k], *v = nd->kids[k + 1];
         char name[64];

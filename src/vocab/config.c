@@ -100,6 +100,7 @@ _Static_assert(CV_PROGRAM_SLOTS == 16, "one PROGRAM(k) row per slot");
 /* The slots' words (owned here), and how many slots are named. */
 static char **program_words[CV_PROGRAM_SLOTS];
 static int n_program;
+static bool program_in_use; /* a program's vocabulary, even of no parameter but epochs */
 
 /* An unnamed slot: nameless, and any real number. */
 static void slot_clear(int k)
@@ -120,9 +121,10 @@ int cv_vocab_set_program(const cv_program_param *params, int n)
     for (int k = 0; k < CV_PROGRAM_SLOTS; k++)
         slot_clear(k);
     n_program = 0;
-    if (params == NULL || n <= 0)
+    program_in_use = false;
+    if (params == NULL)
         return 0;
-    if (n > CV_PROGRAM_SLOTS)
+    if (n < 0 || n > CV_PROGRAM_SLOTS)
         return -1;
     for (int k = 0; k < n; k++) {
         param_row *row = &param_table[CV_P_PROGRAM + k];
@@ -152,6 +154,7 @@ int cv_vocab_set_program(const cv_program_param *params, int n)
         }
     }
     n_program = n;
+    program_in_use = true;
     return 0;
 nomem:
     for (int k = 0; k < CV_PROGRAM_SLOTS; k++)
@@ -168,7 +171,7 @@ bool cv_param_active(cv_param p)
 {
     if ((unsigned)p >= CV_P_COUNT)
         return false;
-    if (n_program == 0)
+    if (!program_in_use)
         return p < CV_P_PROGRAM;
     return p == CV_P_EPOCHS || (p >= CV_P_PROGRAM && (int)p < CV_P_PROGRAM + n_program);
 }
