@@ -467,6 +467,8 @@ static void on_line(run_state *st, const char *line)
 static void on_output(run_state *st, const char *buf, size_t n)
 {
     to_log(st, buf, n);
+    if (st->log != NULL)
+        fflush(st->log); /* the log is read live (tail -f) */
     to_tail(st, buf, n);
     for (size_t i = 0; i < n; i++) {
         if (buf[i] == '\n') {
@@ -612,9 +614,11 @@ int cv_program_segment(const cv_program_ctx *ctx, const cv_segment *seg, cv_tria
         goto done;
     }
     st->log = fopen(f.log, seg->from_epoch == 0 ? "w" : "a");
-    if (st->log != NULL)
+    if (st->log != NULL) {
         fprintf(st->log, "[caviar: trial %lld, epochs %d to %d]\n", (long long)seg->trial,
                 seg->from_epoch + 1, seg->to_epoch);
+        fflush(st->log);
+    }
     if ((json = cv_program_params_json(&seg->config)) == NULL) {
         rc = cv_fail(err, CV_ERR_NOMEM, "trial %lld: out of memory", (long long)seg->trial);
         goto done;
