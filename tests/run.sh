@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 . jobs/setup.sh
 
-caviar_install "${CAVIAR_PACKAGES[@]}" libcmocka-dev valgrind python3-h5py python3-numpy python3-pandas python3-matplotlib libxml2-utils chromium chromium-driver python3-selenium python3-pil slurm-wlm munge iproute2 util-linux \
+caviar_install "${CAVIAR_PACKAGES[@]}" libcmocka-dev valgrind python3-h5py python3-numpy python3-pandas python3-matplotlib python3-torch libxml2-utils chromium chromium-driver python3-selenium python3-pil slurm-wlm munge iproute2 util-linux \
   || { echo "tests/run.sh: could not install packages"; echo "0 passed, 1 failed"; exit 1; }
 
 passed=0
