@@ -142,6 +142,9 @@ int cv_vocab_program_count(void);
  * use. */
 bool cv_param_active(cv_param p);
 
+/* The names of the active parameters as "a, b, c" (cv_join's rules). */
+void cv_param_join_active(char *buf, size_t size);
+
 /* The value of p in c, as a double. */
 double cv_config_get(const cv_config *c, cv_param p);
 

@@ -1305,14 +1305,8 @@ static int check_placeholders(parse *P)
                 known = cv_param_lookup(name) >= 0;
             }
             if (!known) {
-                char got[64], list[400];
-                const char *names[CV_P_COUNT];
-                int n = 0;
-                for (int p = 0; p < CV_P_COUNT; p++)
-                    if (cv_param_active((cv_param)p))
-                        names[n++] = cv_param_get_info((cv_param)p)->name;
-                cv_join(names, n, list, sizeof list);
-                cv_quote(c, got, sizeof got);
+                char list[400];
+                cv_param_join_active(list, sizeof list);
                 const node *it = P->command_items[i];
                 return fail_at(P, it->pos,
                                "trainer.command item %d: '%.*s' names no parameter (expected "

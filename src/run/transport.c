@@ -169,12 +169,10 @@ typedef struct worker_ctx {
     int64_t trial;
 } worker_ctx;
 
-/* Streams an epoch to the master and picks up an abort. */
-static int worker_epoch(const cv_epoch_stats *e, void *user)
+/* Whether the master told the worker to drop its segment. */
+static int worker_aborted(void *user)
 {
     worker_ctx *w = user;
-    curve_msg m = {.trial = w->trial, .e = *e};
-    MPI_Send(&m, sizeof m, MPI_BYTE, 0, TAG_CURVE, w->comm);
     int flag = 0;
     MPI_Status st;
     MPI_Iprobe(0, TAG_ABORT, w->comm, &flag, &st);
@@ -183,6 +181,15 @@ static int worker_epoch(const cv_epoch_stats *e, void *user)
         cv_run_stop = 1;
     }
     return cv_run_stop != 0;
+}
+
+/* Streams an epoch to the master and picks up an abort. */
+static int worker_epoch(const cv_epoch_stats *e, void *user)
+{
+    worker_ctx *w = user;
+    curve_msg m = {.trial = w->trial, .e = *e};
+    MPI_Send(&m, sizeof m, MPI_BYTE, 0, TAG_CURVE, w->comm);
+    return worker_aborted(w);
 }
 
 static void config_to_params(const cv_config *cfg, double *params)
@@ -196,20 +203,6 @@ static void params_to_config(const double *params, cv_config *cfg)
     cv_config_defaults(cfg);
     for (int p = 0; p < CV_P_COUNT; p++)
         cv_config_set(cfg, (cv_param)p, params[p]);
-}
-
-/* Whether the master told the worker to drop its segment. */
-static int worker_aborted(void *user)
-{
-    worker_ctx *w = user;
-    int flag = 0;
-    MPI_Status st;
-    MPI_Iprobe(0, TAG_ABORT, w->comm, &flag, &st);
-    if (flag) {
-        MPI_Recv(NULL, 0, MPI_BYTE, 0, TAG_ABORT, w->comm, MPI_STATUS_IGNORE);
-        cv_run_stop = 1;
-    }
-    return cv_run_stop != 0;
 }
 
 /* Runs seg as the job's program and sends its result and outcome. */

@@ -167,6 +167,16 @@ int cv_vocab_program_count(void)
     return n_program;
 }
 
+void cv_param_join_active(char *buf, size_t size)
+{
+    const char *names[CV_P_COUNT];
+    int n = 0;
+    for (int p = 0; p < CV_P_COUNT; p++)
+        if (cv_param_active((cv_param)p))
+            names[n++] = cv_param_get_info((cv_param)p)->name;
+    cv_join(names, n, buf, size);
+}
+
 bool cv_param_active(cv_param p)
 {
     if ((unsigned)p >= CV_P_COUNT)
@@ -505,12 +515,7 @@ int cv_param_assign(const char *assignment, cv_param *param, double *value, cv_e
     }
     if (p < 0) {
         char list[400];
-        const char *names[CV_P_COUNT];
-        int n_names = 0;
-        for (int i = 0; i < CV_P_COUNT; i++)
-            if (cv_param_active((cv_param)i))
-                names[n_names++] = cv_param_get_info((cv_param)i)->name;
-        cv_join(names, n_names, list, sizeof list);
+        cv_param_join_active(list, sizeof list);
         return cv_fail(err, CV_ERR_INPUT, "--set %s: unknown parameter (expected one of: %s)",
                        shown, list);
     }

@@ -36,27 +36,6 @@ $3
 YAML
 }
 
-# same A.h5 B.h5 WHAT: equal tables, without the columns of timing and placement
-same() {
-  $PY - "$1" "$2" >"$T/same" 2>&1 <<'EOF' || fail "$3: $(head -c 600 "$T/same")"
-import sys, h5py
-a, b = (h5py.File(p, "r") for p in sys.argv[1:3])
-def rows(f, name, skip):
-    t = f[name][:]
-    if name == "segments":  # a stop's interrupted segments are the log's, not the study's
-        t = t[t["status"] != b"interrupted"]
-    names = [n for n in t.dtype.names if n not in skip]
-    return sorted(tuple(r[n].tobytes() if hasattr(r[n], "tobytes") else r[n] for n in names)
-                  for r in t), len(t)
-for name, skip in [("trials", {"worker", "seconds", "samples_per_second"}),
-                   ("segments", {"worker", "seconds"}), ("curves", {"seconds"})]:
-    x, nx = rows(a, name, skip)
-    y, ny = rows(b, name, skip)
-    if x != y:
-        sys.exit(f"/{name} differs ({nx} and {ny} rows)")
-EOF
-}
-
 PARAMS='  lr: {distribution: log_uniform, min: 1.0e-4, max: 1.0}
   width: {distribution: int_uniform, min: 4, max: 128}
   epochs: 4'
@@ -70,7 +49,7 @@ expect_status 0 "sample" -- "$caviar" sample "$T/rand.yaml" -n 3
 expect_grep "^trial,round,lr,width$" "$T/out" "sample's columns are the program's names"
 expect_status 0 "1 rank" -- "$caviar" run "$T/rand.yaml" -o "$T/r1.h5"
 expect_status 0 "3 ranks" -- "${MPI[@]}" -np 3 "$caviar" run "$T/rand.yaml" -o "$T/r3.h5"
-same "$T/r1.h5" "$T/r3.h5" "1 and 3 ranks"
+same_tables "$T/r1.h5" "$T/r3.h5" "1 and 3 ranks" segments curves
 $PY - "$T/r3.h5" >"$T/py" 2>&1 <<'EOF' || fail "r3.h5: $(cat "$T/py")"
 import sys, os, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")
@@ -104,7 +83,7 @@ job straight "{method: random, trials: 9, seed: 7}" "$PARAMS
 sed -i '/^  epochs: 4$/d' "$T/straight.yaml"
 expect_status 0 "asha, 1 rank" -- "$caviar" run "$T/asha.yaml" -o "$T/a1.h5"
 expect_status 0 "asha, 3 ranks" -- "${MPI[@]}" -np 3 "$caviar" run "$T/asha.yaml" -o "$T/a3.h5"
-same "$T/a1.h5" "$T/a3.h5" "asha on 1 and 3 ranks"
+same_tables "$T/a1.h5" "$T/a3.h5" "asha on 1 and 3 ranks" rungs segments curves
 expect_status 0 "straight" -- "$caviar" run "$T/straight.yaml" -o "$T/s.h5"
 $PY - "$T/a3.h5" "$T/s.h5" >"$T/py" 2>&1 <<'EOF' || fail "asha against straight: $(cat "$T/py")"
 import sys, h5py, numpy as np
@@ -200,7 +179,7 @@ for s in $(ps -o pid= -s "$pid"); do kill -9 "$s" 2>/dev/null; done
 wait "$pid" 2>/dev/null
 grep -q "study complete" "$T/int.out" && fail "kill -9: the study had ended before it"
 expect_status 0 "resume after kill -9" -- "${MPI[@]}" -np 3 "$caviar" resume "$T/int.h5"
-same "$T/ref.h5" "$T/int.h5" "resume after kill -9"
+same_tables "$T/ref.h5" "$T/int.h5" "resume after kill -9" segments curves
 
 # ---- bad trainer specs: exit 2 with file:line:column ------------------------------
 bad() { # NAME EXPECTED-REGEX: the job $T/NAME.yaml is refused
