@@ -57,6 +57,8 @@ typedef struct cv_study {
     int64_t n_lineage;
     bool live;             /* a writer held the file when it was loaded (a run going on) */
     double modified;       /* the file's last change, seconds since the epoch (NaN unknown) */
+    cv_failure_row *failures; /* (n_failures) /failures: a program's failed segments */
+    int64_t n_failures;
 } cv_study;
 
 /* Loads the study in s: the job and its space, /trials (folded to one row

@@ -106,7 +106,8 @@ int cv_study_load(cv_study *st, cv_store *s, bool with_curves, cv_error *err)
         (rc = cv_store_read_rounds(s, &st->round_rows, &st->n_rounds, err)) != 0 ||
         (rc = cv_store_read_times(s, &st->times, err)) != 0 ||
         (rc = cv_store_read_runs(s, &st->runs, &st->n_runs, err)) != 0 ||
-        (rc = cv_store_read_lineage(s, &st->lineage, &st->n_lineage, err)) != 0)
+        (rc = cv_store_read_lineage(s, &st->lineage, &st->n_lineage, err)) != 0 ||
+        (rc = cv_store_read_failures(s, &st->failures, &st->n_failures, err)) != 0)
         goto error;
     if (with_curves && (rc = cv_store_read_curves(s, &st->curves, &st->n_curves, err)) != 0)
         goto error;
@@ -144,5 +145,6 @@ void cv_study_free(cv_study *st)
     free(st->round_rows);
     free(st->runs);
     free(st->lineage);
+    free(st->failures);
     memset(st, 0, sizeof *st);
 }

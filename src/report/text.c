@@ -674,6 +674,26 @@ static void print_halving(FILE *out, const cv_study *st)
     fputc('\n', out);
 }
 
+/* A program's failed segments (a study with a trainer): why, and where the
+ * whole output is. */
+static void print_failures(FILE *out, const cv_study *st)
+{
+    enum { SHOWN = 10 };
+    if (st->n_failures == 0)
+        return;
+    fprintf(out, "\nfailed: %lld segment%s of the program (the reasons and the last of the "
+                 "output are in /failures):\n",
+            (long long)st->n_failures, st->n_failures == 1 ? "" : "s");
+    for (int64_t i = 0; i < st->n_failures && i < SHOWN; i++) {
+        const cv_failure_row *f = &st->failures[i];
+        fprintf(out, "  trial %lld, epochs %d to %d: %s; its log: %s.ckpt/log_%06lld.txt\n",
+                (long long)f->trial, f->from_epoch + 1, f->to_epoch, f->reason, st->path,
+                (long long)f->trial);
+    }
+    if (st->n_failures > SHOWN)
+        fprintf(out, "  ... and %lld more\n", (long long)(st->n_failures - SHOWN));
+}
+
 int cv_report_print(FILE *out, const cv_study *st, int top, cv_error *err)
 {
     int rc = 0;
@@ -700,6 +720,7 @@ int cv_report_print(FILE *out, const cv_study *st, int top, cv_error *err)
     fprintf(out, "\nleaderboard: the best %lld of %lld trials by %s\n",
             (long long)(top < st->n_rows ? top : st->n_rows), (long long)st->n_rows, metric);
     cv_report_leaderboard(out, st, order, top);
+    print_failures(out, st);
     if (ranked == 0) {
         fprintf(out, "no trial has a %s: nothing to analyze\n", metric);
         goto done;

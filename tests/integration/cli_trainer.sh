@@ -132,6 +132,9 @@ huge = [k for k in mode if mode[k] == "huge"][0]
 size = os.path.getsize(sys.argv[1] + ".ckpt/log_%06d.txt" % huge)
 assert (16 << 20) - 4096 <= size < (16 << 20) + 4096, size
 EOF
+expect_status 0 "report of failures" -- "$caviar" report "$T/f.h5"
+expect_grep "^failed: 6 segments of the program" "$T/out" "report lists the failures"
+expect_grep "killed by signal 11 \(SIGSEGV\); its log: .*f.h5.ckpt/log_0000[0-9]{2}.txt" "$T/out" "report's reason and log"
 # a program that is not there, or not executable
 for what in missing noexec; do
   job "$what" "{method: random, trials: 2, seed: 1}" "$PARAMS"
