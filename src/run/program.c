@@ -686,6 +686,7 @@ int cv_program_segment(const cv_program_ctx *ctx, const cv_segment *seg, cv_tria
     double limit = ctx->timeout > 0 ? t0 + ctx->timeout : INFINITY;
     bool timed_out = false, stopped = false, eof = false, reaped = false;
     int status = 0;
+    long wait_ns = 100000; /* after the pipe closed: 0.1 ms, doubling up to POLL_MS */
     char buf[65536];
     while (!eof || !reaped) {
         if (!eof) {
@@ -698,9 +699,10 @@ int cv_program_segment(const cv_program_ctx *ctx, const cv_segment *seg, cv_tria
                 else if (got == 0 || (errno != EINTR && errno != EAGAIN))
                     eof = true;
             }
-        } else {
-            struct timespec nap = {0, POLL_MS * 1000000L};
+        } else { /* the pipe is closed: the program is exiting (or holds on) */
+            struct timespec nap = {0, wait_ns};
             nanosleep(&nap, NULL);
+            wait_ns = wait_ns * 2 < POLL_MS * 1000000L ? wait_ns * 2 : POLL_MS * 1000000L;
         }
         if (!reaped) {
             pid_t w = waitpid(pid, &status, WNOHANG);
