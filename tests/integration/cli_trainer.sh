@@ -184,6 +184,29 @@ grep -q "study complete" "$T/int.out" && fail "kill -9: the study had ended befo
 expect_status 0 "resume after kill -9" -- "${MPI[@]}" -np 3 "$caviar" resume "$T/int.h5"
 same_tables "$T/ref.h5" "$T/int.h5" "resume after kill -9" segments curves
 
+# ---- SIGUSR1 mid-way: the programs get SIGTERM, resume re-runs them ---------------
+rm -rf "$T/int.h5" "$T/int.h5.ckpt"
+setsid mpirun --oversubscribe --bind-to none -np 3 "$caviar" run "$T/slow.yaml" -o "$T/int.h5" \
+  >"$T/int.out" 2>&1 &
+pid=$!
+for _ in $(seq 1 400); do
+  [ -e "$T/int.h5.ckpt/log_000003.txt" ] && break
+  sleep 0.05
+done
+sleep 0.3
+kill -USR1 "$pid"
+for _ in $(seq 1 600); do
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.05
+done
+kill -0 "$pid" 2>/dev/null && fail "usr1: the study had not ended 30 s after the signal"
+for s in $(ps -o pid= -s "$pid" 2>/dev/null); do kill -9 "$s" 2>/dev/null; done
+wait "$pid" 2>/dev/null
+pgrep -f "$T/toytrainer|\./toytrainer --lr .* --sleep" >/dev/null && fail "usr1: a program outlived the stop"
+expect_grep "study stopped" "$T/int.out" "usr1: the study stops"
+expect_status 0 "resume after SIGUSR1" -- "${MPI[@]}" -np 3 "$caviar" resume "$T/int.h5"
+same "$T/ref.h5" "$T/int.h5" "resume after SIGUSR1" EMPTY_OK
+
 # ---- bad trainer specs: exit 2 with file:line:column ------------------------------
 bad() { # NAME EXPECTED-REGEX: the job $T/NAME.yaml is refused
   expect_status 2 "$1" -- "$caviar" validate "$T/$1.yaml"
