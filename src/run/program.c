@@ -305,6 +305,65 @@ void cv_program_prune(const char *root, const int64_t *keep, int64_t n_keep, boo
     closedir(d);
 }
 
+/* Copies directory src to dst (made anew): regular files and directories,
+ * recursively; anything else (links, devices) is left out. */
+static int copy_tree(const char *src, const char *dst, cv_error *err)
+{
+    if (mkdir(dst, 0777) != 0 && errno != EEXIST)
+        return cv_fail(err, CV_ERR_IO, "%s: cannot make: %s", dst, strerror(errno));
+    DIR *d = opendir(src);
+    if (d == NULL)
+        return cv_fail(err, CV_ERR_INPUT, "%s: cannot read: %s", src, strerror(errno));
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char from[4400], to[4400];
+        snprintf(from, sizeof from, "%s/%s", src, e->d_name);
+        snprintf(to, sizeof to, "%s/%s", dst, e->d_name);
+        struct stat st;
+        if (lstat(from, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            rc = copy_tree(from, to, err);
+            continue;
+        }
+        if (!S_ISREG(st.st_mode))
+            continue;
+        int in = open(from, O_RDONLY | O_CLOEXEC);
+        int out = in < 0 ? -1 : open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+        char buf[65536];
+        ssize_t got = 0;
+        while (out >= 0 && (got = read(in, buf, sizeof buf)) > 0)
+            if (write(out, buf, (size_t)got) != got) {
+                got = -1;
+                break;
+            }
+        if (in < 0 || out < 0 || got < 0)
+            rc = cv_fail(err, CV_ERR_IO, "cannot copy %s to %s: %s", from, to, strerror(errno));
+        if (in >= 0)
+            close(in);
+        if (out >= 0 && close(out) != 0 && rc == 0)
+            rc = cv_fail(err, CV_ERR_IO, "cannot copy %s to %s: %s", from, to, strerror(errno));
+    }
+    closedir(d);
+    return rc;
+}
+
+int cv_program_copy_checkpoint(const char *root, int64_t from, int64_t to, cv_error *err)
+{
+    cv_program_files f, t;
+    cv_program_paths(root, from, &f);
+    cv_program_paths(root, to, &t);
+    struct stat st;
+    if (stat(f.dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return cv_fail(err, CV_ERR_INPUT, "%s: trial %lld's checkpoint directory is missing",
+                       f.dir, (long long)from);
+    remove_tree(t.dir);
+    return copy_tree(f.dir, t.dir, err);
+}
+
 /* Writes text to path whole (temp file + rename). */
 static int write_file(const char *path, const char *text, cv_error *err)
 {

@@ -40,6 +40,7 @@ struct cv_recorder {
 
     float *state;         /* a live network's state, copied for its checkpoint */
     size_t n_state;
+    const char *program_root; /* a program's study: where its checkpoint directories are */
 };
 
 /* Appends row (size bytes) to a growable array. */
@@ -187,6 +188,8 @@ int cv_recorder_load_state(cv_recorder *r, int64_t trial, int epochs, float **st
 
 int cv_recorder_copy_state(cv_recorder *r, int64_t from, int64_t to, int epochs, cv_error *err)
 {
+    if (r->program_root != NULL) /* the program's own state: its directory */
+        return cv_program_copy_checkpoint(r->program_root, from, to, err);
     float *state = NULL;
     int64_t n = 0;
     int rc = cv_store_load_state(r->store, from, epochs, &state, &n, err);
@@ -414,4 +417,9 @@ int cv_recorder_kept(const cv_recorder *r, int64_t **trials, int64_t *n, cv_erro
             t[(*n)++] = r->ranked[i].trial;
     *trials = t;
     return 0;
+}
+
+void cv_recorder_set_program(cv_recorder *r, const char *root)
+{
+    r->program_root = root;
 }

@@ -637,6 +637,8 @@ static int master_open(master *m, int ranks, const char *hosts, cv_error *err)
     }
     const cv_metric metric = m->job.search.metric;
     rc = cv_recorder_create(&m->rec, m->store, metric, m->job.checkpoints_keep, rows, n, err);
+    if (rc == 0 && m->prog.root != NULL)
+        cv_recorder_set_program(m->rec, m->prog.root);
     if (rc == 0)
         rc = create_scheduler(m, rows, n, rounds_in_file, err);
     free(rows);

@@ -129,6 +129,10 @@ typedef struct cv_program_files {
 } cv_program_files;
 void cv_program_paths(const char *root, int64_t trial, cv_program_files *f);
 
+/* Makes trial to's checkpoint directory under root a copy of trial from's
+ * (PBT's exploit). Returns 0, CV_ERR_INPUT when from has none, CV_ERR_IO. */
+int cv_program_copy_checkpoint(const char *root, int64_t from, int64_t to, cv_error *err);
+
 /* Removes the checkpoint directories under root of every trial not in
  * keep[0..n_keep) (none when keep_all). */
 void cv_program_prune(const char *root, const int64_t *keep, int64_t n_keep, bool keep_all);
@@ -254,6 +258,11 @@ int cv_recorder_round(cv_recorder *r, int round, const cv_round_param *params, i
 
 /* The best finished row so far, or NULL. */
 const cv_trial_row *cv_recorder_best(const cv_recorder *r);
+
+/* A study of a program of the user's own: the states the schedulers copy
+ * (cv_recorder_copy_state) are its checkpoint directories under root (which
+ * stays the caller's). */
+void cv_recorder_set_program(cv_recorder *r, const char *root);
 
 /* A program's failed segment into /failures (appended at once). */
 int cv_recorder_failure(cv_recorder *r, const cv_failure_row *row, cv_error *err);

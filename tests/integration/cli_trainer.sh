@@ -4,7 +4,8 @@
 # toytrainer (tests/integration/toytrainer.c):
 #  - a study on 1 and 3 ranks gives the same /trials, /curves and /segments
 #  - successive halving continues promoted trials from their checkpoint
-#    directory: every curve equals the same trial trained straight through
+#    directory: every curve equals the same trial trained straight through;
+#    PBT's exploits continue from a copy of the parent's directory
 #  - every failure kind (signal, non-zero exit, hang past trial_timeout,
 #    garbage and nan metrics, no metric line, huge output, a missing or
 #    non-executable program) is a failed trial with its reason and output's
@@ -97,6 +98,23 @@ for t in a["trials"][:]:
     assert list(x["epoch"]) == list(range(1, len(x) + 1)), (t["trial"], x["epoch"])
     for k in ("dev_accuracy", "dev_loss", "train_loss"):
         assert np.array_equal(x[k], y[k]), (t["trial"], k, x[k], y[k])
+EOF
+
+# ---- pbt: an exploit copies the parent's checkpoint directory ---------------------
+job pbt "{method: pbt, population: 6, perturbation_interval: 2, max_epochs: 6, seed: 7}" \
+  '  lr: {distribution: log_uniform, min: 1.0e-4, max: 1.0}
+  width: {values: [8, 16, 32, 64]}'
+expect_status 0 "pbt, 1 rank" -- "$caviar" run "$T/pbt.yaml" -o "$T/p1.h5"
+expect_status 0 "pbt, 3 ranks" -- "${MPI[@]}" -np 3 "$caviar" run "$T/pbt.yaml" -o "$T/p3.h5"
+same_tables "$T/p1.h5" "$T/p3.h5" "pbt on 1 and 3 ranks" segments curves lineage
+$PY - "$T/p3.h5" >"$T/py" 2>&1 <<'EOF' || fail "pbt: $(cat "$T/py")"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+ex = [r for r in f["lineage"][:] if r["decision"] == b"exploit"]
+assert ex, "no exploit"
+for r in ex:
+    log = open(sys.argv[1] + ".ckpt/log_%06d.txt" % r["trial"]).read()
+    assert "continuing from epoch %d" % r["from_epoch"] in log, (r["trial"], log[:300])
 EOF
 
 # ---- failures: each kind recorded, the study completes --------------------------
@@ -205,7 +223,7 @@ wait "$pid" 2>/dev/null
 pgrep -f "$T/toytrainer|\./toytrainer --lr .* --sleep" >/dev/null && fail "usr1: a program outlived the stop"
 expect_grep "study stopped" "$T/int.out" "usr1: the study stops"
 expect_status 0 "resume after SIGUSR1" -- "${MPI[@]}" -np 3 "$caviar" resume "$T/int.h5"
-same "$T/ref.h5" "$T/int.h5" "resume after SIGUSR1" EMPTY_OK
+same_tables "$T/ref.h5" "$T/int.h5" "resume after SIGUSR1" segments curves
 
 # ---- bad trainer specs: exit 2 with file:line:column ------------------------------
 bad() { # NAME EXPECTED-REGEX: the job $T/NAME.yaml is refused
