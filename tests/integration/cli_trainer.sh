@@ -187,15 +187,21 @@ expect_grep '"tag": "a; b \$\(touch pwned\) `touch pwned2` c"' "$T/q.h5.ckpt/par
 
 # ---- kill -9 mid-way, then resume: the uninterrupted table -----------------------
 job slow "{method: random, trials: 8, seed: 11}" "$PARAMS" ', --sleep, "150"'
+# start_slow: the slow study on 3 ranks in a session of its own ($pid), until
+# its fourth trial has started
+start_slow() {
+  rm -rf "$T/int.h5" "$T/int.h5.ckpt"
+  setsid mpirun --oversubscribe --bind-to none -np 3 "$caviar" run "$T/slow.yaml" -o "$T/int.h5" \
+    >"$T/int.out" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 400); do
+    [ -e "$T/int.h5.ckpt/log_000003.txt" ] && break
+    sleep 0.05
+  done
+  sleep 0.3
+}
 expect_status 0 "uninterrupted" -- "${MPI[@]}" -np 3 "$caviar" run "$T/slow.yaml" -o "$T/ref.h5"
-setsid mpirun --oversubscribe --bind-to none -np 3 "$caviar" run "$T/slow.yaml" -o "$T/int.h5" \
-  >"$T/int.out" 2>&1 &
-pid=$!
-for _ in $(seq 1 400); do
-  [ -e "$T/int.h5.ckpt/log_000003.txt" ] && break
-  sleep 0.05
-done
-sleep 0.3
+start_slow
 for s in $(ps -o pid= -s "$pid"); do kill -9 "$s" 2>/dev/null; done
 wait "$pid" 2>/dev/null
 grep -q "study complete" "$T/int.out" && fail "kill -9: the study had ended before it"
@@ -203,15 +209,7 @@ expect_status 0 "resume after kill -9" -- "${MPI[@]}" -np 3 "$caviar" resume "$T
 same_tables "$T/ref.h5" "$T/int.h5" "resume after kill -9" segments curves
 
 # ---- SIGUSR1 mid-way: the programs get SIGTERM, resume re-runs them ---------------
-rm -rf "$T/int.h5" "$T/int.h5.ckpt"
-setsid mpirun --oversubscribe --bind-to none -np 3 "$caviar" run "$T/slow.yaml" -o "$T/int.h5" \
-  >"$T/int.out" 2>&1 &
-pid=$!
-for _ in $(seq 1 400); do
-  [ -e "$T/int.h5.ckpt/log_000003.txt" ] && break
-  sleep 0.05
-done
-sleep 0.3
+start_slow
 kill -USR1 "$pid"
 for _ in $(seq 1 600); do
   kill -0 "$pid" 2>/dev/null || break
