@@ -168,7 +168,8 @@ int cv_cmd_validate(int argc, char **argv)
         total += (long long)((job.search.max_epochs + job.search.pbt.interval - 1) /
                                  job.search.pbt.interval -
                              1) *
-                 (int)(job.search.pbt.quantile * trials);    printf("valid: %d searched, %d constant; %lld trial%s in all; %d warning%s\n",
+                 (int)(job.search.pbt.quantile * trials);
+    printf("valid: %d searched, %d constant; %lld trial%s in all; %d warning%s\n",
            cv_space_dims(space), active_count() - cv_space_dims(space), total, total == 1 ? "" : "s",
            warnings, warnings == 1 ? "" : "s");
 

@@ -662,6 +662,10 @@ int cv_panda_replay(const cv_panda_opts *o, cv_error *err)
     const char *text = cv_store_job_text(src);
     if ((rc = cv_job_parse(&p->job, cv_store_job_path(src), text, strlen(text), err)) != 0)
         goto done;
+    if (cv_job_has_trainer(&p->job)) {
+        rc = refuse_trainer(&p->job, err);
+        goto done;
+    }
     if (p->job.search.schedule != CV_SCHEDULE_PBT) {
         rc = cv_fail(err, CV_ERR_INPUT,
                      "%s: a %s study: --replay retrains a pbt member's schedule (use --from to "
