@@ -427,6 +427,9 @@ static void to_log(run_state *st, const char *s, size_t n)
     if (st->log == NULL || st->log_full)
         return;
     if (st->log_bytes + (long long)n > LOG_MAX_BYTES) {
+        /* what fits, then the note: the log holds exactly the cap's first bytes */
+        fwrite(s, 1, (size_t)(LOG_MAX_BYTES - st->log_bytes), st->log);
+        st->log_bytes = LOG_MAX_BYTES;
         fprintf(st->log, "\n[caviar: the log stops here at %lld MB; the output is still read]\n",
                 LOG_MAX_BYTES >> 20);
         st->log_full = true;
