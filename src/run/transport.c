@@ -69,6 +69,12 @@ struct cv_transport {
     double *sent;             /* (size) when each rank's segment was sent */
     bool *lost;               /* (size) given up on: never sent to again, heard no more */
     bool *aborted;            /* (size) told to drop a segment whose result is not in yet */
+    /* (size) a result being received: a large one arrives in pieces, and a
+     * worker stopped halfway (a stalled node) must not stall the master, so
+     * results are received without blocking and handed on once whole */
+    MPI_Request *recv_req;
+    char **recv_buf;
+    int *recv_bytes;
     const cv_program_ctx *prog; /* the single-rank master runs the job's program */
     int n_busy, n_lost;
     long poll_ns;             /* the next nap */
@@ -313,12 +319,18 @@ int cv_transport_create(cv_transport **out, MPI_Comm comm, const cv_data *data,
         t->sent = calloc((size_t)size, sizeof *t->sent);
         t->lost = calloc((size_t)size, sizeof *t->lost);
         t->aborted = calloc((size_t)size, sizeof *t->aborted);
+        t->recv_req = calloc((size_t)size, sizeof *t->recv_req);
+        t->recv_buf = calloc((size_t)size, sizeof *t->recv_buf);
+        t->recv_bytes = calloc((size_t)size, sizeof *t->recv_bytes);
     }
     if (t == NULL || t->segments == NULL || t->busy == NULL || t->sent == NULL ||
-        t->lost == NULL || t->aborted == NULL) {
+        t->lost == NULL || t->aborted == NULL || t->recv_req == NULL || t->recv_buf == NULL ||
+        t->recv_bytes == NULL) {
         cv_transport_free(t);
         return cv_fail(err, CV_ERR_NOMEM, "runner: out of memory for %d ranks", size);
     }
+    for (int r = 0; r < size; r++)
+        t->recv_req[r] = MPI_REQUEST_NULL;
     t->comm = comm;
     t->size = size;
     t->data = data;
@@ -333,9 +345,16 @@ void cv_transport_free(cv_transport *t)
 {
     if (t == NULL)
         return;
-    for (int r = 1; r < t->size && t->busy != NULL && t->lost != NULL; r++) {
+    for (int r = 1; r < t->size && t->busy != NULL && t->lost != NULL && t->recv_req != NULL;
+         r++) {
         if (t->lost[r])
             continue;
+        if (t->recv_req[r] != MPI_REQUEST_NULL) { /* a result coming in: taken, dropped */
+            MPI_Wait(&t->recv_req[r], MPI_STATUS_IGNORE);
+            free(t->recv_buf[r]);
+            t->recv_buf[r] = NULL;
+            t->aborted[r] = false;
+        }
         if (t->busy[r]) { /* only after an error: the study stops mid-segment */
             MPI_Send(NULL, 0, MPI_BYTE, r, TAG_ABORT, t->comm);
             t->aborted[r] = true;
@@ -363,6 +382,9 @@ void cv_transport_free(cv_transport *t)
     free(t->sent);
     free(t->lost);
     free(t->aborted);
+    free(t->recv_req);
+    free(t->recv_buf);
+    free(t->recv_bytes);
     free(t);
 }
 
@@ -399,6 +421,12 @@ void cv_transport_give_up(cv_transport *t, int worker)
     }
     t->lost[worker] = true;
     t->n_lost++;
+    /* a result it began to send may yet arrive into its buffer: the request
+     * and the buffer are left to it (the job ends with MPI_Abort) */
+    if (t->recv_req[worker] != MPI_REQUEST_NULL) {
+        t->recv_req[worker] = MPI_REQUEST_NULL;
+        t->recv_buf[worker] = NULL;
+    }
 }
 
 int cv_transport_busy(const cv_transport *t)
@@ -538,15 +566,23 @@ void cv_transport_abort(cv_transport *t, int worker)
     t->n_busy--;
 }
 
-/* Receives one TAG_RESULT and hands it on. */
-static int receive_result(cv_transport *t, const MPI_Status *st, cv_error *err)
+/* Begins receiving the TAG_RESULT whose envelope st shows. */
+static int begin_result(cv_transport *t, const MPI_Status *st, cv_error *err)
 {
     int bytes = 0, src = st->MPI_SOURCE;
     MPI_Get_count(st, MPI_BYTE, &bytes);
     char *buf = malloc(bytes > 0 ? (size_t)bytes : 1);
     if (buf == NULL)
         return cv_fail(err, CV_ERR_NOMEM, "runner: out of memory for a result of %d bytes", bytes);
-    MPI_Recv(buf, bytes, MPI_BYTE, src, TAG_RESULT, t->comm, MPI_STATUS_IGNORE);
+    t->recv_buf[src] = buf;
+    t->recv_bytes[src] = bytes;
+    MPI_Irecv(buf, bytes, MPI_BYTE, src, TAG_RESULT, t->comm, &t->recv_req[src]);
+    return 0;
+}
+
+/* Hands on the result src sent (bytes in buf, which it frees). */
+static int take_result(cv_transport *t, int src, char *buf, int bytes, cv_error *err)
+{
     result_hdr hdr = {0};
     if ((size_t)bytes >= sizeof hdr)
         memcpy(&hdr, buf, sizeof hdr);
@@ -600,7 +636,7 @@ int cv_transport_poll(cv_transport *t, bool *got, cv_error *err)
         MPI_Status st;
         MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, t->comm, &flag, &st);
         if (!flag)
-            return 0;
+            break;
         *got = true;
         int rc = 0, src = st.MPI_SOURCE;
         if (st.MPI_TAG == TAG_CURVE) {
@@ -611,7 +647,9 @@ int cv_transport_poll(cv_transport *t, bool *got, cv_error *err)
             if (!t->lost[src] && t->busy[src] && t->segments[src].trial == c.trial)
                 rc = t->ev.curve(t->ev.user, c.trial, &c.e, err);
         } else if (st.MPI_TAG == TAG_RESULT) {
-            rc = receive_result(t, &st, err);
+            if (t->recv_req[src] != MPI_REQUEST_NULL)
+                break; /* its result comes in already (not seen: results come one at a time) */
+            rc = begin_result(t, &st, err);
         } else {
             MPI_Recv(NULL, 0, MPI_BYTE, src, st.MPI_TAG, t->comm, MPI_STATUS_IGNORE);
             rc = cv_fail(err, CV_ERR_RUNTIME, "runner: unexpected message %d from rank %d",
@@ -620,6 +658,22 @@ int cv_transport_poll(cv_transport *t, bool *got, cv_error *err)
         if (rc != 0)
             return rc;
     }
+    /* the results whose pieces are all in */
+    for (int r = 1; r < t->size; r++) {
+        int done = 0;
+        if (t->recv_req[r] == MPI_REQUEST_NULL)
+            continue;
+        MPI_Test(&t->recv_req[r], &done, MPI_STATUS_IGNORE);
+        if (!done)
+            continue;
+        char *buf = t->recv_buf[r];
+        t->recv_buf[r] = NULL;
+        *got = true;
+        int rc = take_result(t, r, buf, t->recv_bytes[r], err);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
 }
 
 void cv_transport_nap(cv_transport *t, bool got)
