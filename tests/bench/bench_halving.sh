@@ -55,10 +55,14 @@ summary() {
   test=$("$caviar" predict "$T/$1.h5" --trial best 2>&1 | sed -n 's/^accuracy \([0-9.]*\).*/\1/p' | head -n 1)
   $py - "$T/$1.h5" "${test:-nan}" <<'EOF'
 import sys, h5py, numpy as np
-t = h5py.File(sys.argv[1], "r")["trials"][:]
+f = h5py.File(sys.argv[1], "r")
+t = f["trials"][:]
 t = t[t["status"] == b"done"]
 i = int(np.argmax(t["dev_accuracy"]))
-print(f"{t['dev_accuracy'][i]:.4f} {sys.argv[2]} {len(t)} {int(t['epochs_done'].sum())}")
+# epochs trained: from /segments (a pbt trial's epochs_done counts its parents' too)
+s = f["segments"][:]
+s = s[s["status"] != b"interrupted"]
+print(f"{t['dev_accuracy'][i]:.4f} {sys.argv[2]} {len(t)} {int((s['epochs_done'] - s['from_epoch']).sum())}")
 EOF
 }
 
