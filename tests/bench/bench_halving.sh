@@ -92,6 +92,22 @@ EOF
 }
 
 job=$root/jobs/fashion-mnist.yaml
+
+# seeded_jobs SEED: $T/halving.yaml (the default job), $T/random.yaml (its
+# space searched at random: 32 trials of 15 epochs per round) and
+# $T/pbt.yaml (a population of PBT_POPULATION, default 8, in generations of
+# 3 epochs to 15), all with study seed SEED.
+seeded_jobs() {
+  sed -e "s/^  seed: .*/  seed: $1/" "$job" >"$T/halving.yaml"
+  sed -e "s/^  seed: .*/  seed: $1/" -e 's/^  method: .*/  method: random/' \
+      -e 's/^  trials: .*/  trials: 32/' -e '/^  min_epochs:/d' -e '/^  max_epochs:/d' \
+      -e '/^  reduction_factor:/d' -e '/^  brackets:/d' "$job" >"$T/random.yaml"
+  sed -e "s/^  seed: .*/  seed: $1/" -e 's/^  method: .*/  method: pbt/' \
+      -e "s/^  trials: .*/  population: ${PBT_POPULATION:-8}/" -e '/^  rounds:/d' \
+      -e '/^  keep:/d' -e '/^  min_epochs:/d' -e '/^  reduction_factor:/d' \
+      -e 's/^  max_epochs: .*/  max_epochs: 15\n  perturbation_interval: 3/' "$job" >"$T/pbt.yaml"
+}
+
 case $mode in
 peer)
   if ! "$py" -c 'import optuna, torch' 2>/dev/null; then
@@ -121,11 +137,7 @@ random)
   echo "halving against random, $seconds s of wall clock each (2 workers: $((2 * seconds)) worker-seconds)"
   printf '%-5s %-10s %9s %9s %8s %s\n' "seed" "method" "best dev" "its test" "epochs" "halving reached random's best after"
   for seed in $(seq "${FIRST_SEED:-1}" "$seeds"); do
-    sed -e "s/^  seed: .*/  seed: $seed/" "$job" >"$T/halving.yaml"
-    sed -e "s/^  seed: .*/  seed: $seed/" -e 's/^  method: .*/  method: random/' \
-        -e 's/^  trials: .*/  trials: 32/' -e '/^  min_epochs:/d' -e '/^  max_epochs:/d' \
-        -e '/^  reduction_factor:/d' -e '/^  brackets:/d' "$job" >"$T/random.yaml"
-    cp "$job" "$T/" 2>/dev/null
+    seeded_jobs "$seed"
     study random "$T/random.yaml"
     read -r r_dev r_test _ r_epochs < <(summary random)
     study halving "$T/halving.yaml"
@@ -143,14 +155,7 @@ pbt)
   echo "pbt against halving and random, $seconds s of wall clock each (2 workers: $((2 * seconds)) worker-seconds)"
   printf '%-5s %-10s %9s %9s %8s %s\n' "seed" "method" "best dev" "its test" "epochs" "trials"
   for seed in $(seq "${FIRST_SEED:-1}" "$seeds"); do
-    sed -e "s/^  seed: .*/  seed: $seed/" "$job" >"$T/halving.yaml"
-    sed -e "s/^  seed: .*/  seed: $seed/" -e 's/^  method: .*/  method: random/' \
-        -e 's/^  trials: .*/  trials: 32/' -e '/^  min_epochs:/d' -e '/^  max_epochs:/d' \
-        -e '/^  reduction_factor:/d' -e '/^  brackets:/d' "$job" >"$T/random.yaml"
-    sed -e "s/^  seed: .*/  seed: $seed/" -e 's/^  method: .*/  method: pbt/' \
-        -e "s/^  trials: .*/  population: ${PBT_POPULATION:-8}/" -e '/^  rounds:/d' \
-        -e '/^  keep:/d' -e '/^  min_epochs:/d' -e '/^  reduction_factor:/d' \
-        -e 's/^  max_epochs: .*/  max_epochs: 15\n  perturbation_interval: 3/' "$job" >"$T/pbt.yaml"
+    seeded_jobs "$seed"
     for m in random halving pbt; do
       study "$m" "$T/$m.yaml"
       read -r dev test trials epochs < <(summary "$m")
