@@ -139,11 +139,11 @@ int cv_cmd_validate(int argc, char **argv)
            metric_names[job.search.metric]);
     if (job.search.schedule == CV_SCHEDULE_PBT) {
         const cv_pbt_spec *pbt = &job.search.pbt;
-        int gens = (job.search.max_epochs + pbt->interval - 1) / pbt->interval;
+        int exploited = cv_job_pbt_exploited(&job);
         printf("population-based training: a population of %d in %d generations of %d epochs "
                "(to %d); each generation the bottom %d copy the top %d and explore:",
-               trials, gens, pbt->interval, job.search.max_epochs,
-               (int)(pbt->quantile * trials), (int)(pbt->quantile * trials));
+               trials, cv_job_pbt_generations(&job), pbt->interval, job.search.max_epochs,
+               exploited, exploited);
         for (int p = 0; p < CV_P_COUNT; p++)
             if (pbt->mutate[p])
                 printf(" %s", cv_param_get_info((cv_param)p)->name);
@@ -165,10 +165,7 @@ int cv_cmd_validate(int argc, char **argv)
     int warnings = cv_space_advise(space, print_warning, NULL);
     long long total = (long long)trials * rounds;
     if (job.search.schedule == CV_SCHEDULE_PBT) /* and each exploit starts a trial */
-        total += (long long)((job.search.max_epochs + job.search.pbt.interval - 1) /
-                                 job.search.pbt.interval -
-                             1) *
-                 (int)(job.search.pbt.quantile * trials);
+        total += (long long)(cv_job_pbt_generations(&job) - 1) * cv_job_pbt_exploited(&job);
     printf("valid: %d searched, %d constant; %lld trial%s in all; %d warning%s\n",
            cv_space_dims(space), active_count() - cv_space_dims(space), total, total == 1 ? "" : "s",
            warnings, warnings == 1 ? "" : "s");

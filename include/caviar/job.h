@@ -195,6 +195,12 @@ int cv_job_halving_rungs(int min_epochs, int max_epochs, int reduction_factor);
  * why says so. */
 bool cv_job_pbt_explorable(cv_param p, const char **why);
 
+/* A pbt job's generations (max_epochs over perturbation_interval, the last
+ * one shorter when they do not divide), and the members exploited at each
+ * generation's end: floor(quantile_fraction * population). */
+int cv_job_pbt_generations(const cv_job *job);
+int cv_job_pbt_exploited(const cv_job *job);
+
 /* The name of a job's method as written ("random", "asha", "pbt"). */
 const char *cv_job_method_name(const cv_job *job);
 

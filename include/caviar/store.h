@@ -284,6 +284,16 @@ double cv_trial_row_metric(const cv_trial_row *row, cv_metric metric);
  * /best, and the report all use it. */
 bool cv_trial_row_ranks_before(const cv_trial_row *a, const cv_trial_row *b, cv_metric metric);
 
+/* The row of trial id among rows (babysitting runs, with a parent, left
+ * out), or NULL; the first when rows are not folded. */
+const cv_trial_row *cv_trial_rows_find(const cv_trial_row *rows, int64_t n, int64_t id);
+
+/* The best of rows (babysitting runs left out) that trained at least
+ * `epochs` epochs and have a metric, by cv_trial_row_ranks_before, or NULL:
+ * a population-based training study's best member. */
+const cv_trial_row *cv_trial_rows_best_trained(const cv_trial_row *rows, int64_t n, int epochs,
+                                               cv_metric metric);
+
 /* Folds curve rows read in file order in place to one per (trial, epoch), in
  * that order, the last appended winning (a re-run's). Returns the new count,
  * or -1 without memory (rows unchanged). */

@@ -1509,6 +1509,17 @@ bool cv_job_pbt_explorable(cv_param p, const char **why)
     return no == NULL;
 }
 
+int cv_job_pbt_generations(const cv_job *job)
+{
+    int I = job->search.pbt.interval;
+    return I > 0 ? (job->search.max_epochs + I - 1) / I : 0;
+}
+
+int cv_job_pbt_exploited(const cv_job *job)
+{
+    return (int)floor(job->search.pbt.quantile * job->search.trials);
+}
+
 /* Population-based training's keys against the parameters: epochs is the
  * budget (max_epochs), one round, a population with someone to exploit,
  * at least two generations, and mutations only of searched parameters
@@ -1542,7 +1553,7 @@ static int check_pbt(parse *P)
         return fail_at(P, at, "search.population must be at least 2 for pbt (got %d)",
                        job->search.trials);
     }
-    if ((int)floor(pbt->quantile * job->search.trials) < 1) {
+    if (cv_job_pbt_exploited(job) < 1) {
         cv_pos at = pbt->quantile_pos.line ? pbt->quantile_pos : job->search.trials_pos;
         if (at.line == 0)
             at = job->search.method_pos;

@@ -8,24 +8,10 @@
 
 #include "report_int.h"
 
-/* The folded row of trial id, or NULL. */
-static const cv_trial_row *row_of(const cv_study *st, int64_t id)
-{
-    for (int64_t i = 0; i < st->n_rows; i++)
-        if (st->rows[i].trial == id)
-            return &st->rows[i];
-    return NULL;
-}
-
 int64_t cv_report_pbt_best(const cv_study *st)
 {
-    const cv_trial_row *best = NULL;
-    for (int64_t i = 0; i < st->n_rows; i++) {
-        const cv_trial_row *r = &st->rows[i];
-        if (r->epochs_done >= st->job.search.max_epochs && isfinite(cv_study_metric(st, r)) &&
-            (best == NULL || cv_trial_row_ranks_before(r, best, st->metric)))
-            best = r;
-    }
+    const cv_trial_row *best =
+        cv_trial_rows_best_trained(st->rows, st->n_rows, st->job.search.max_epochs, st->metric);
     return best != NULL ? best->trial : -1;
 }
 
@@ -105,7 +91,7 @@ void cv_report_pbt(FILE *out, const cv_study *st)
         return;
     const cv_pbt_spec *pbt = &job->search.pbt;
     const int P = st->trials_per_round, I = pbt->interval, max = job->search.max_epochs;
-    const int gens = (max + I - 1) / I;
+    const int gens = cv_job_pbt_generations(job);
     int64_t exploits = 0;
     for (int64_t i = 0; i < st->n_lineage; i++)
         exploits += strcmp(st->lineage[i].decision, "exploit") == 0;
@@ -127,14 +113,14 @@ void cv_report_pbt(FILE *out, const cv_study *st)
         fprintf(out, "the best member's schedule: %s\n", err.msg);
         return;
     }
-    const cv_trial_row *b = row_of(st, best);
+    const cv_trial_row *b = cv_trial_rows_find(st->rows, st->n_rows, best);
     fprintf(out,
             "the best member's schedule: trial %lld, %s %.4f (its best, at epoch %d); "
             "`caviar train --replay %s --trial %lld` retrains it\n",
             (long long)best, cv_report_metric_name(st), cv_study_metric(st, b), b->best_epoch,
             st->path, (long long)best);
     for (int k = 0; k < n_s; k++) {
-        const cv_trial_row *r = row_of(st, s[k].trial);
+        const cv_trial_row *r = cv_trial_rows_find(st->rows, st->n_rows, s[k].trial);
         fprintf(out, "  epochs %2d-%-2d  trial %-4lld ", s[k].from + 1, s[k].to,
                 (long long)s[k].trial);
         const cv_lineage_row *l = decision_of(st, s[k].trial, s[k].from);

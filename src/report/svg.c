@@ -854,15 +854,6 @@ static const cv_lineage_row *pbt_row(const cv_study *st, int m, int g)
     return NULL;
 }
 
-/* The folded row of trial id, or NULL. */
-static const cv_trial_row *pbt_trial(const cv_study *st, int64_t id)
-{
-    for (int64_t i = 0; i < st->n_rows; i++)
-        if (st->rows[i].trial == id)
-            return &st->rows[i];
-    return NULL;
-}
-
 /* Member m's metric at epoch e (1-based), from the curve of the trial in
  * force then; NaN when not trained yet. */
 static double pbt_metric_at(const cv_study *st, int m, int gens, int interval, int e)
@@ -901,7 +892,7 @@ bool cv_report_fig_pbt(const cv_report_figs *fg, FILE *f, char *note, size_t siz
     if (job->search.schedule != CV_SCHEDULE_PBT || st->n_lineage == 0 || param < 0)
         return false;
     const int P = st->trials_per_round, I = job->search.pbt.interval,
-              max = job->search.max_epochs, gens = (max + I - 1) / I;
+              max = job->search.max_epochs, gens = cv_job_pbt_generations(job);
     const cv_space_dim *dim = cv_space_dim_of(st->space, (cv_param)param);
     const bool log = dim->scale == CV_SCALE_LOG;
     const char *name = cv_param_get_info((cv_param)param)->name;
@@ -980,7 +971,7 @@ bool cv_report_fig_pbt(const cv_report_figs *fg, FILE *f, char *note, size_t siz
                     color, width, dash);
             for (int g = 0; g < gens; g++) {
                 const cv_lineage_row *l = pbt_row(st, m, g);
-                const cv_trial_row *t = l != NULL ? pbt_trial(st, l->trial) : NULL;
+                const cv_trial_row *t = l != NULL ? cv_trial_rows_find(st->rows, st->n_rows, l->trial) : NULL;
                 if (t == NULL)
                     break;
                 double v = cv_config_get(&t->config, (cv_param)param);
@@ -1004,7 +995,7 @@ bool cv_report_fig_pbt(const cv_report_figs *fg, FILE *f, char *note, size_t siz
             /* exploits, marked on both panels */
             for (int g = 1; g < gens; g++) {
                 const cv_lineage_row *l = pbt_row(st, m, g);
-                const cv_trial_row *t = l != NULL ? pbt_trial(st, l->trial) : NULL;
+                const cv_trial_row *t = l != NULL ? cv_trial_rows_find(st->rows, st->n_rows, l->trial) : NULL;
                 if (l == NULL || strcmp(l->decision, "exploit") != 0 || t == NULL)
                     continue;
                 double v = cv_config_get(&t->config, (cv_param)param);

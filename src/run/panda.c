@@ -480,27 +480,6 @@ done:
 
 /* ---- caviar train --replay RESULTS.h5 --trial N ------------------------------------ */
 
-/* The trial row of id among rows (folded), or NULL. */
-static const cv_trial_row *row_of(const cv_trial_row *rows, int64_t n, int64_t id)
-{
-    for (int64_t i = 0; i < n; i++)
-        if (rows[i].trial == id && rows[i].parent < 0)
-            return &rows[i];
-    return NULL;
-}
-
-/* The trial --trial best means in a PBT study: the best of those that
- * trained the whole budget. */
-static int64_t best_member(const cv_trial_row *rows, int64_t n, int max, cv_metric metric)
-{
-    const cv_trial_row *best = NULL;
-    for (int64_t i = 0; i < n; i++)
-        if (rows[i].parent < 0 && rows[i].epochs_done >= max &&
-            (best == NULL || cv_trial_row_ranks_before(&rows[i], best, metric)))
-            best = &rows[i];
-    return best != NULL ? best->trial : -1;
-}
-
 /* Prints what changes at stretch k: the trial, whose state it copied, and
  * the parameters that differ from the stretch before. */
 static void print_change(const cv_stretch *s, int k, const cv_config *was, const cv_config *now)
@@ -559,8 +538,8 @@ static int replay_train(replay_run *rr, const cv_stretch *s, int n_s, const cv_t
     printf("%5s  %9s  %10s  %9s  %8s  %7s  %7s  %9s\n", "epoch", "lr", "train_loss", "train_acc",
            "dev_loss", "dev_acc", "seconds", "samples/s");
     for (int k = 0; rc == 0 && k < n_s; k++) {
-        const cv_trial_row *r = row_of(rows, n_rows, s[k].trial);
-        const cv_config *was = k > 0 ? &row_of(rows, n_rows, s[k - 1].trial)->config : NULL;
+        const cv_trial_row *r = cv_trial_rows_find(rows, n_rows, s[k].trial);
+        const cv_config *was = k > 0 ? &cv_trial_rows_find(rows, n_rows, s[k - 1].trial)->config : NULL;
         print_change(s, k, was, &r->config);
         fflush(stdout);
         cv_nn *net = cv_nn_create(&r->config, p->data.d, p->data.classes,
@@ -678,10 +657,13 @@ int cv_panda_replay(const cv_panda_opts *o, cv_error *err)
         goto done;
     n_rows = cv_trial_rows_fold(rows, n_rows);
     p->metric = p->job.search.metric;
-    int64_t id = o->trial == CV_STORE_BEST
-                     ? best_member(rows, n_rows, p->job.search.max_epochs, p->metric)
-                     : o->trial;
-    if (id < 0 || row_of(rows, n_rows, id) == NULL) {
+    int64_t id = o->trial;
+    if (id == CV_STORE_BEST) { /* the best member that trained the whole budget */
+        const cv_trial_row *best =
+            cv_trial_rows_best_trained(rows, n_rows, p->job.search.max_epochs, p->metric);
+        id = best != NULL ? best->trial : -1;
+    }
+    if (id < 0 || cv_trial_rows_find(rows, n_rows, id) == NULL) {
         rc = cv_fail(err, CV_ERR_INPUT, "%s: %s", o->replay,
                      id < 0 ? "no trial has trained the whole budget yet"
                             : "no such trial in /trials");
@@ -690,13 +672,13 @@ int cv_panda_replay(const cv_panda_opts *o, cv_error *err)
     if ((rc = cv_lineage_schedule(o->replay, lin, n_lin, id, &s, &n_s, err)) != 0)
         goto done;
     for (int k = 0; k < n_s; k++)
-        if (row_of(rows, n_rows, s[k].trial) == NULL) {
+        if (cv_trial_rows_find(rows, n_rows, s[k].trial) == NULL) {
             rc = cv_fail(err, CV_ERR_INPUT, "%s: trial %lld of trial %lld's schedule has no row "
                                             "in /trials",
                          o->replay, (long long)s[k].trial, (long long)id);
             goto done;
         }
-    const cv_trial_row *target = row_of(rows, n_rows, id);
+    const cv_trial_row *target = cv_trial_rows_find(rows, n_rows, id);
     if ((rc = cv_data_load_job(&p->data, &p->job, err)) != 0)
         goto done;
     print_data(&p->data);

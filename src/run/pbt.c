@@ -436,7 +436,7 @@ int cv_pbt_create(cv_scheduler *out, const cv_job *job, const cv_space *space,
     s->P = cv_space_trials(space);
     s->I = spec->interval;
     s->max = job->search.max_epochs;
-    s->n_q = (int)floor(spec->quantile * s->P);
+    s->n_q = cv_job_pbt_exploited(job);
     if (s->P < 2 || s->I < 1 || s->max <= s->I || s->n_q < 1 || 2 * s->n_q > s->P) {
         int P = s->P, I = s->I, max = s->max;
         free(s);
@@ -445,7 +445,7 @@ int cv_pbt_create(cv_scheduler *out, const cv_job *job, const cv_space *space,
                        "perturbation_interval %d, max_epochs %d, quantile_fraction %g)",
                        job->path, P, I, max, spec->quantile);
     }
-    s->G = (s->max + s->I - 1) / s->I;
+    s->G = cv_job_pbt_generations(job);
     /* at most every member is replaced each generation */
     s->cap = (int64_t)s->P * s->G;
     s->known = lineage;

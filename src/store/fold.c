@@ -2,6 +2,7 @@
  * trial and epoch), whatever interruptions and re-runs appended. Rows are
  * appended as trials end, so a trial interrupted and re-run by `caviar
  * resume` has several rows; these functions fold them (see caviar/store.h). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,6 +84,28 @@ bool cv_trial_row_ranks_before(const cv_trial_row *a, const cv_trial_row *b, cv_
     if (cv_metric_better(metric, y, x))
         return false;
     return a->trial < b->trial;
+}
+
+const cv_trial_row *cv_trial_rows_find(const cv_trial_row *rows, int64_t n, int64_t id)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (rows[i].trial == id && rows[i].parent < 0)
+            return &rows[i];
+    return NULL;
+}
+
+const cv_trial_row *cv_trial_rows_best_trained(const cv_trial_row *rows, int64_t n, int epochs,
+                                               cv_metric metric)
+{
+    const cv_trial_row *best = NULL;
+    for (int64_t i = 0; i < n; i++) {
+        const cv_trial_row *r = &rows[i];
+        if (r->parent < 0 && r->epochs_done >= epochs &&
+            isfinite(cv_trial_row_metric(r, metric)) &&
+            (best == NULL || cv_trial_row_ranks_before(r, best, metric)))
+            best = r;
+    }
+    return best;
 }
 
 int64_t cv_curve_rows_fold(cv_curve_row *rows, int64_t n)
