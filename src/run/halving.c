@@ -615,8 +615,7 @@ static int replay(halving *s, const cv_trial_row *rows, int64_t n, const cv_segm
     int rc = 0;
     for (int64_t i = 0; rc == 0 && i < n_segs; i++) {
         const cv_segment_row *g = &segs[i];
-        if (g->status == CV_TRIAL_INTERRUPTED || g->trial < 0 || g->trial >= s->n ||
-            last[g->trial] == NULL || last[g->trial]->rung < g->rung)
+        if (!cv_replay_confirmed(last, s->n, g))
             continue;
         int r = (int)(g->trial / s->T);
         if (s->round < 0 && (rc = begin_round(s, 0, err)) != 0)
@@ -636,11 +635,10 @@ static int replay(halving *s, const cv_trial_row *rows, int64_t n, const cv_segm
         htrial *t = &s->trials[g->trial];
         if (t->rung != g->rung || (t->state != H_READY && t->state != H_RUNNING))
             continue; /* a segment of a trial decided otherwise, or recorded twice */
-        bool continuable = g->status == CV_TRIAL_DONE && g->epochs_done >= g->to_epoch;
         s->epochs += g->epochs_done - g->from_epoch;
         t->row = *last[g->trial];
         t->has_row = true;
-        rc = finish_rung(s, g->trial, g->rung, g->metric, continuable, err);
+        rc = finish_rung(s, g->trial, g->rung, g->metric, cv_segment_row_went_through(g), err);
     }
     free(last);
     return rc;

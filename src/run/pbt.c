@@ -70,7 +70,8 @@ typedef struct pbt {
     int64_t epochs;        /* trained by the segments finished so far */
     const cv_lineage_row *known; /* decisions the file holds (resuming) */
     int64_t n_known;
-    const int *progress; /* resuming: each trial's epochs in the file (NULL: none) */
+    const cv_trial_row *const *replayed; /* resuming: each trial's last row in the file
+                                            (cv_replay_rows), NULL otherwise */
 } pbt;
 
 static int from_epoch(const pbt *s, int g)
@@ -175,9 +176,9 @@ static int exploit(pbt *s, int k, int place, const int *order, int n_top, cv_err
      * trial from scratch instead, and says so. */
     int rc = 0;
     cv_error cerr = {0};
-    if (s->progress == NULL) {
+    if (s->replayed == NULL) {
         rc = cv_recorder_copy_state(s->rec, parent, id, at, &cerr);
-    } else if (s->progress[id] <= at) {
+    } else if (s->replayed[id] == NULL || s->replayed[id]->epochs_done <= at) {
         float *have = NULL;
         int64_t n = 0;
         if (cv_recorder_load_state(s->rec, id, at, &have, &n, &cerr) != 0)
@@ -392,19 +393,13 @@ static int replay(pbt *s, const cv_trial_row *rows, int64_t n, const cv_segment_
                   int64_t n_segs, cv_error *err)
 {
     const cv_trial_row **last = cv_replay_rows(rows, n, s->cap);
-    int *progress = calloc((size_t)s->cap, sizeof *progress);
-    if (last == NULL || progress == NULL) {
-        free(last), free(progress);
+    if (last == NULL)
         return cv_fail(err, CV_ERR_NOMEM, "runner: out of memory resuming");
-    }
-    for (int64_t i = 0; i < s->cap; i++)
-        progress[i] = last[i] != NULL ? last[i]->epochs_done : 0;
-    s->progress = progress;
+    s->replayed = last;
     int rc = 0;
     for (int64_t i = 0; rc == 0 && i < n_segs && !s->over; i++) {
         const cv_segment_row *g = &segs[i];
-        if (g->status == CV_TRIAL_INTERRUPTED || g->trial < 0 || g->trial >= s->n ||
-            last[g->trial] == NULL || last[g->trial]->rung < g->rung || g->rung != s->gen)
+        if (!cv_replay_confirmed(last, s->n, g) || g->rung != s->gen)
             continue;
         ptrial *t = &s->trials[g->trial];
         if (t->state != P_READY && t->state != P_RUNNING)
@@ -412,11 +407,10 @@ static int replay(pbt *s, const cv_trial_row *rows, int64_t n, const cv_segment_
         s->epochs += g->epochs_done - g->from_epoch;
         t->row = *last[g->trial];
         t->has_row = true;
-        bool continuable = g->status == CV_TRIAL_DONE && g->epochs_done >= g->to_epoch;
-        rc = finish(s, g->trial, g->rung, g->last_metric, continuable, err);
+        rc = finish(s, g->trial, g->rung, g->last_metric, cv_segment_row_went_through(g), err);
     }
-    s->progress = NULL;
-    free(last), free(progress);
+    s->replayed = NULL;
+    free(last);
     return rc;
 }
 

@@ -306,6 +306,17 @@ void cv_segment_continue(cv_segment *seg, const cv_trial_row *row);
  * without memory. free() it. */
 const cv_trial_row **cv_replay_rows(const cv_trial_row *rows, int64_t n, int64_t trials);
 
+/* Whether segment row g counts in a resume's replay: not interrupted, of
+ * one of trials, and confirmed by that trial's last row (last, from
+ * cv_replay_rows: a segment row is appended before its trial's row, so a
+ * kill between the two leaves the segment to run again). */
+bool cv_replay_confirmed(const cv_trial_row *const *last, int64_t trials,
+                         const cv_segment_row *g);
+
+/* Whether segment row g trained to its end without diverging or failing:
+ * its trial may go on from its state. */
+bool cv_segment_row_went_through(const cv_segment_row *g);
+
 /* ---- scheduler: successive halving (halving.c) ------------------------------------
  * job's rounds of ASHA or Hyperband (search.schedule), zooming between
  * rounds on the trials that went furthest. Resuming: rows, the file's

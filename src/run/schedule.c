@@ -55,6 +55,18 @@ void cv_segment_continue(cv_segment *seg, const cv_trial_row *row)
     seg->prior_seconds = row->seconds;
 }
 
+bool cv_replay_confirmed(const cv_trial_row *const *last, int64_t trials,
+                         const cv_segment_row *g)
+{
+    return g->status != CV_TRIAL_INTERRUPTED && g->trial >= 0 && g->trial < trials &&
+           last[g->trial] != NULL && last[g->trial]->rung >= g->rung;
+}
+
+bool cv_segment_row_went_through(const cv_segment_row *g)
+{
+    return g->status == CV_TRIAL_DONE && g->epochs_done >= g->to_epoch;
+}
+
 const cv_trial_row **cv_replay_rows(const cv_trial_row *rows, int64_t n, int64_t trials)
 {
     const cv_trial_row **last = calloc((size_t)(trials > 0 ? trials : 1), sizeof *last);
